@@ -153,7 +153,8 @@ class Reader {
   }
 
   bytes(len: number, field: string): Buffer {
-    if (len < 0 || this.pos + len > this.end) throw corrupt(`${field} of ${len} bytes runs past the end`, this.pos);
+    if (len < 0 || this.pos + len > this.end)
+      throw corrupt(`${field} of ${len} bytes runs past the end`, this.pos);
     const out = this.buf.subarray(this.pos, this.pos + len);
     this.pos += len;
     return out;
@@ -176,7 +177,8 @@ function normaliseHeaders(h: RecordInput['headers']): RecordHeader[] {
 
 /** Builds a batch from records. The broker never calls this on the hot path; clients do. */
 export function encodeBatch(records: readonly RecordInput[], opts: EncodeBatchOptions = {}): Buffer {
-  if (records.length === 0) throw new GregorError('INVALID_ARGUMENT', 'a record batch needs at least one record');
+  if (records.length === 0)
+    throw new GregorError('INVALID_ARGUMENT', 'a record batch needs at least one record');
   const now = opts.timestamp ?? Date.now();
   const baseTimestamp = records[0]!.timestamp ?? now;
   let maxTimestamp = baseTimestamp;
@@ -201,7 +203,8 @@ export function encodeBatch(records: readonly RecordInput[], opts: EncodeBatchOp
     bodySize += key ? zigzagSize(key.length) + key.length : 1;
     bodySize += value ? zigzagSize(value.length) + value.length : 1;
     bodySize += zigzagSize(headers.length);
-    for (const h of headers) bodySize += zigzagSize(h.key.length) + h.key.length + zigzagSize(h.value.length) + h.value.length;
+    for (const h of headers)
+      bodySize += zigzagSize(h.key.length) + h.key.length + zigzagSize(h.value.length) + h.value.length;
     recordsBytes += zigzagSize(bodySize) + bodySize;
     prepared.push({ key, value, headers, tsDelta, bodySize });
   }
@@ -256,11 +259,13 @@ export function computeBatchCrc(batch: Buffer): number {
 
 /** Reads the fixed header without touching records. Throws CORRUPT_MESSAGE if it cannot be a batch. */
 export function readBatchHeader(buf: Buffer, off = 0): BatchHeader {
-  if (buf.length - off < BATCH_HEADER_BYTES) throw corrupt(`header needs ${BATCH_HEADER_BYTES} bytes, have ${buf.length - off}`, off);
+  if (buf.length - off < BATCH_HEADER_BYTES)
+    throw corrupt(`header needs ${BATCH_HEADER_BYTES} bytes, have ${buf.length - off}`, off);
   const batchLength = buf.readInt32BE(off + OFF_BATCH_LENGTH);
   const attributes = buf.readInt16BE(off + OFF_ATTRIBUTES);
   const compression = CODEC_BY_BITS[attributes & 0x7];
-  if (compression === undefined) throw corrupt(`unknown compression codec ${attributes & 0x7}`, off + OFF_ATTRIBUTES);
+  if (compression === undefined)
+    throw corrupt(`unknown compression codec ${attributes & 0x7}`, off + OFF_ATTRIBUTES);
   return {
     baseOffset: readInt64(buf, off + OFF_BASE_OFFSET),
     batchLength,
@@ -289,14 +294,24 @@ export function validateBatch(batch: Buffer, maxBytes = Number.MAX_SAFE_INTEGER)
   const h = readBatchHeader(batch);
   if (h.magic !== BATCH_MAGIC) throw corrupt(`magic is ${h.magic}, expected ${BATCH_MAGIC}`, OFF_MAGIC);
   if (h.sizeBytes !== batch.length)
-    throw corrupt(`batchLength says ${h.sizeBytes} bytes in all but the batch has ${batch.length}`, OFF_BATCH_LENGTH);
+    throw corrupt(
+      `batchLength says ${h.sizeBytes} bytes in all but the batch has ${batch.length}`,
+      OFF_BATCH_LENGTH,
+    );
   if (batch.length > maxBytes)
-    throw new GregorError('MESSAGE_TOO_LARGE', `record batch is ${batch.length} bytes, the limit is ${maxBytes}`);
+    throw new GregorError(
+      'MESSAGE_TOO_LARGE',
+      `record batch is ${batch.length} bytes, the limit is ${maxBytes}`,
+    );
   if (h.recordCount < 1) throw corrupt(`recordCount is ${h.recordCount}`, OFF_RECORD_COUNT);
   if (h.lastOffsetDelta !== h.recordCount - 1)
-    throw corrupt(`lastOffsetDelta ${h.lastOffsetDelta} does not match recordCount ${h.recordCount}`, OFF_LAST_OFFSET_DELTA);
+    throw corrupt(
+      `lastOffsetDelta ${h.lastOffsetDelta} does not match recordCount ${h.recordCount}`,
+      OFF_LAST_OFFSET_DELTA,
+    );
   const crc = computeBatchCrc(batch);
-  if (crc !== h.crc) throw corrupt(`CRC32C is ${crc.toString(16)}, header says ${h.crc.toString(16)}`, OFF_CRC);
+  if (crc !== h.crc)
+    throw corrupt(`CRC32C is ${crc.toString(16)}, header says ${h.crc.toString(16)}`, OFF_CRC);
   return h;
 }
 
@@ -314,7 +329,9 @@ export function decodeBatch(batch: Buffer): DecodedRecord[] {
     try {
       body = decompressRecords(h.compression, body);
     } catch (err) {
-      throw new GregorError('CORRUPT_MESSAGE', `record batch: ${h.compression} block does not decompress`, { cause: err });
+      throw new GregorError('CORRUPT_MESSAGE', `record batch: ${h.compression} block does not decompress`, {
+        cause: err,
+      });
     }
   }
   const r = new Reader(body, 0, body.length);
@@ -338,7 +355,13 @@ export function decodeBatch(batch: Buffer): DecodedRecord[] {
       headers.push({ key: hk, value: hvLen < 0 ? Buffer.alloc(0) : r.bytes(hvLen, 'header value') });
     }
     if (r.pos !== end) throw corrupt(`record ${i} has ${end - r.pos} unread bytes`, r.pos);
-    out.push({ offset: h.baseOffset + offsetDelta, timestamp: h.baseTimestamp + tsDelta, key, value, headers });
+    out.push({
+      offset: h.baseOffset + offsetDelta,
+      timestamp: h.baseTimestamp + tsDelta,
+      key,
+      value,
+      headers,
+    });
   }
   return out;
 }
@@ -352,7 +375,8 @@ export function splitBatches(bytes: Buffer): Buffer[] {
   let off = 0;
   while (bytes.length - off >= BATCH_LENGTH_PREFIX_BYTES) {
     const size = bytes.readInt32BE(off + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
-    if (size < BATCH_HEADER_BYTES) throw corrupt(`batch at ${off} claims ${size} bytes`, off + OFF_BATCH_LENGTH);
+    if (size < BATCH_HEADER_BYTES)
+      throw corrupt(`batch at ${off} claims ${size} bytes`, off + OFF_BATCH_LENGTH);
     if (off + size > bytes.length) break;
     out.push(bytes.subarray(off, off + size));
     off += size;
