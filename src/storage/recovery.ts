@@ -167,8 +167,12 @@ export function recoverLog(
         report.truncatedAt = { file: logPath, position: res.damage.position, reason: res.damage.reason };
       }
       const verdict = checker.finish();
-      if (!verdict.offsetOk) report.rebuiltIndexes.push(seg.indexPath);
-      if (!verdict.timeOk) report.rebuiltIndexes.push(seg.timeIndexPath);
+      // An empty segment has nothing to index, so a missing index file there is not news.
+      const missingIsFine = seg.size === 0;
+      if (!verdict.offsetOk && !(missingIsFine && offsetFile === null))
+        report.rebuiltIndexes.push(seg.indexPath);
+      if (!verdict.timeOk && !(missingIsFine && timeFile === null))
+        report.rebuiltIndexes.push(seg.timeIndexPath);
       const fresh = seg.index.toBuffer().equals(offsetFile ?? Buffer.alloc(0)) && offsetFile !== null;
       const freshTime = seg.timeIndex.toBuffer().equals(timeFile ?? Buffer.alloc(0)) && timeFile !== null;
       if (fresh && freshTime) seg.indexesDirty = false;
@@ -178,12 +182,5 @@ export function recoverLog(
     for (const s of segments) s.close();
     throw err;
   }
-  // An empty closed segment holds nothing (a crash right after a roll, or a truncation).
-  const kept: Segment[] = [];
-  for (let i = 0; i < segments.length; i++) {
-    const s = segments[i]!;
-    if (s.size === 0 && i < segments.length - 1) s.delete();
-    else kept.push(s);
-  }
-  return { segments: kept, report };
+  return { segments, report };
 }
