@@ -38,6 +38,7 @@ export const ERRORS = {
   FENCED: { wire: 30, retriable: false, message: 'leader epoch is stale' },
   NOT_ENOUGH_REPLICAS: { wire: 31, retriable: true, message: 'not enough in-sync replicas' },
   UNAUTHORIZED: { wire: 32, retriable: false, message: 'not allowed' },
+  CLIENT_CLOSED: { wire: 33, retriable: false, message: 'client, producer or consumer is closed' },
 } as const satisfies Record<string, { wire: number; retriable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
