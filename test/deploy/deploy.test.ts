@@ -218,6 +218,18 @@ test('dashboard: every metric it queries is exported by the broker', async () =>
     }
   }
   assert.deepEqual(missing, [], `queried but not exported:\n  ${missing.join('\n  ')}`);
+
+  // The alert rules suggested in docs/operations.md must query real metrics too.
+  const docExprs = [...read('docs', 'operations.md').matchAll(/^\s*expr: (.+)$/gm)].map((m) => m[1]!);
+  assert.ok(docExprs.length > 0, 'docs/operations.md lost its alert examples');
+  for (const expr of docExprs) {
+    for (const name of metricNamesInPromql(expr, 'gregormq_')) {
+      assert.ok(
+        isExportedSeries(name, exported),
+        `docs/operations.md alert queries ${name}, which is not exported`,
+      );
+    }
+  }
 });
 
 test('chart: Chart.yaml and values.yaml parse and carry the documented defaults', () => {
@@ -329,7 +341,7 @@ test('chart: StatefulSet wires names, seeds, probes and ports the way the broker
   );
 });
 
-test('chart and image: every GREGOR_* variable they set is a key of the config schema', () => {
+test('chart, image and docs: every GREGOR_* variable they name is a key of the config schema', () => {
   const known = new Set<string>();
   const walk = (node: unknown): void => {
     if (!node || typeof node !== 'object') return;
@@ -342,6 +354,7 @@ test('chart and image: every GREGOR_* variable they set is a key of the config s
   const sources = {
     Dockerfile: read('Dockerfile'),
     'statefulset.yaml': read('charts', 'gregormq', 'templates', 'statefulset.yaml'),
+    'docs/operations.md': read('docs', 'operations.md'),
   };
   for (const [file, text] of Object.entries(sources)) {
     for (const name of gregorEnvNames(text))
