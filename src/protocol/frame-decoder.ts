@@ -1,4 +1,4 @@
-import { GregorError } from '../errors.js';
+import { type ErrorCode, GregorError } from '../errors.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FLAG_ERROR,
@@ -112,15 +112,24 @@ export class FrameDecoder {
     if (this.failure) throw this.failure;
     if (this.buffered < PREAMBLE_BYTES) return undefined;
     const start = this.consumed;
-    let h = this.peek(Math.min(this.buffered, FRAME_HEADER_BYTES));
-    const magic = h.readUInt16BE(4);
+    const first = this.chunks[this.first]!;
+    // Fast path reads the header straight out of the first chunk; only a header split across
+    // chunks is gathered into scratch.
+    const headerBytes = Math.min(this.buffered, FRAME_HEADER_BYTES);
+    let h = first;
+    let at = this.head;
+    if (first.length - at < headerBytes) {
+      h = this.gather(headerBytes);
+      at = 0;
+    }
+    const magic = (h[at + 4]! << 8) | h[at + 5]!;
     if (magic !== FRAME_MAGIC)
       return this.fail(
         'INVALID_FRAME',
         `bad magic 0x${magic.toString(16).padStart(4, '0')} at stream byte ${start + 4} (frame at stream byte ${start}), ` +
-          `expected 0x4752 'GR'${sniff(h)}: not a GregorMQ peer or the stream lost sync`,
+          `expected 0x4752 'GR'${sniff(h.subarray(at, at + headerBytes))}: not a GregorMQ peer or the stream lost sync`,
       );
-    const length = h.readUInt32BE(0);
+    const length = h.readUInt32BE(at);
     if (length < FRAME_LENGTH_OVERHEAD)
       return this.fail(
         'INVALID_FRAME',
@@ -133,46 +142,63 @@ export class FrameDecoder {
         `frame at stream byte ${start}: length ${length} makes a ${total}-byte frame, the limit is ${this.maxFrameBytes}`,
       );
     if (this.buffered < total) return undefined;
-    if (h.length < FRAME_HEADER_BYTES) h = this.peek(FRAME_HEADER_BYTES);
-    const header: FrameHeader = {
-      version: h[6]!,
-      flags: h[7]!,
-      op: h.readUInt16BE(8),
-      correlationId: h.readUInt32BE(10),
-    };
-    const payload = this.take(total).subarray(FRAME_HEADER_BYTES);
+    // buffered >= total >= FRAME_HEADER_BYTES, so the whole header was read above.
+    const version = h[at + 6]!;
+    const flags = h[at + 7]!;
+    const op = (h[at + 8]! << 8) | h[at + 9]!;
+    const correlationId = h.readUInt32BE(at + 10);
+    let payload: Buffer;
+    if (first.length - this.head >= total) {
+      payload = first.subarray(this.head + FRAME_HEADER_BYTES, this.head + total);
+      this.head += total;
+      this.buffered -= total;
+      if (this.head === first.length) this.dropFirst();
+    } else payload = this.copyOut(total);
     this.consumed += total;
 
-    const where = () =>
-      `frame at stream byte ${start} (op ${opLabel(header.op)}, correlation ${header.correlationId}, ${total} bytes)`;
-    if (header.version < this.minVersion || header.version > this.maxVersion)
-      throw new FrameError(
+    if (version < this.minVersion || version > this.maxVersion)
+      this.reject(
         'UNSUPPORTED_VERSION',
-        `${where()}: protocol version ${header.version}, this side reads ${this.minVersion}..${this.maxVersion}`,
-        { fatal: false, streamOffset: start, header },
+        `protocol version ${version}, this side reads ${this.minVersion}..${this.maxVersion}`,
+        start,
+        total,
+        { version, flags, op, correlationId },
       );
-    if ((header.flags & ~KNOWN_FLAGS) !== 0)
-      throw new FrameError(
+    if ((flags & ~KNOWN_FLAGS) !== 0)
+      this.reject(
         'INVALID_FRAME',
-        `${where()}: reserved flag bits 0x${(header.flags & ~KNOWN_FLAGS).toString(16)} are set`,
-        { fatal: false, streamOffset: start, header },
+        `reserved flag bits 0x${(flags & ~KNOWN_FLAGS).toString(16)} are set`,
+        start,
+        total,
+        {
+          version,
+          flags,
+          op,
+          correlationId,
+        },
       );
-    const isError = (header.flags & FLAG_ERROR) !== 0;
+    const isError = (flags & FLAG_ERROR) !== 0;
     // Error frames echo the op of the request they answer, known or not (that is how an
     // UNKNOWN_OP error reaches its sender), and op 0 is reserved for connection errors.
-    if (!isError && opName(header.op) === undefined)
-      throw new FrameError('UNKNOWN_OP', `${where()}: unknown op`, {
-        fatal: false,
-        streamOffset: start,
-        header,
+    if (!isError && opName(op) === undefined)
+      this.reject('UNKNOWN_OP', 'unknown op', start, total, { version, flags, op, correlationId });
+    if (isError && op === CONNECTION_ERROR_OP && correlationId !== 0)
+      this.reject('INVALID_FRAME', 'a connection error must have correlation 0', start, total, {
+        version,
+        flags,
+        op,
+        correlationId,
       });
-    if (isError && header.op === CONNECTION_ERROR_OP && header.correlationId !== 0)
-      throw new FrameError('INVALID_FRAME', `${where()}: a connection error must have correlation 0`, {
-        fatal: false,
-        streamOffset: start,
-        header,
-      });
-    return { ...header, streamOffset: start, payload };
+    return { version, flags, op, correlationId, streamOffset: start, payload };
+  }
+
+  /** Throws the non-fatal error for a frame that was consumed whole. */
+  private reject(code: ErrorCode, problem: string, start: number, total: number, header: FrameHeader): never {
+    throw new FrameError(
+      code,
+      `frame at stream byte ${start} (op ${opLabel(header.op)}, correlation ${header.correlationId}, ${total} bytes): ${problem}`,
+      { fatal: false, streamOffset: start, header },
+    );
   }
 
   /**
@@ -184,7 +210,7 @@ export class FrameDecoder {
     if (this.buffered === 0) return;
     const have = this.buffered;
     let expected = '';
-    if (have >= 4) expected = ` of ${this.peek(4).readUInt32BE(0) + 4}`;
+    if (have >= 4) expected = ` of ${this.gather(4).readUInt32BE(0) + 4}`;
     this.fail(
       'INVALID_FRAME',
       `stream ended inside the frame at stream byte ${this.consumed}: have ${have}${expected} bytes`,
@@ -201,43 +227,39 @@ export class FrameDecoder {
     throw this.failure;
   }
 
-  /** The first n (<= FRAME_HEADER_BYTES, <= buffered) unread bytes without consuming them. */
-  private peek(n: number): Buffer {
-    const c = this.chunks[this.first]!;
-    if (c.length - this.head >= n) return c.subarray(this.head, this.head + n);
+  /** Copies the first n (<= FRAME_HEADER_BYTES, <= buffered) unread bytes into scratch without consuming them. */
+  private gather(n: number): Buffer {
     let filled = 0;
     let i = this.first;
     let pos = this.head;
     while (filled < n) {
       const chunk = this.chunks[i]!;
-      const copied = chunk.copy(this.scratch, filled, pos, Math.min(chunk.length, pos + n - filled));
-      filled += copied;
+      filled += chunk.copy(this.scratch, filled, pos, Math.min(chunk.length, pos + n - filled));
       i++;
       pos = 0;
     }
-    return this.scratch.subarray(0, n);
+    return this.scratch;
   }
 
-  /** Consumes n (<= buffered) bytes: a view when they lie in one chunk, else one copy. */
-  private take(n: number): Buffer {
-    const c = this.chunks[this.first]!;
-    let out: Buffer;
-    if (c.length - this.head >= n) {
-      out = c.subarray(this.head, this.head + n);
-      this.head += n;
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const chunk = this.chunks[this.first]!;
-        const copied = chunk.copy(out, filled, this.head, Math.min(chunk.length, this.head + n - filled));
-        filled += copied;
-        this.head += copied;
-        if (this.head === chunk.length) this.dropFirst();
+  /** Consumes a frame of `total` (<= buffered) bytes that spans chunks: the payload is copied once. */
+  private copyOut(total: number): Buffer {
+    const out = Buffer.allocUnsafe(total - FRAME_HEADER_BYTES);
+    let skip = FRAME_HEADER_BYTES;
+    let filled = 0;
+    while (skip > 0 || filled < out.length) {
+      const chunk = this.chunks[this.first]!;
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - this.head);
+        skip -= n;
+        this.head += n;
+      } else {
+        const n = chunk.copy(out, filled, this.head, Math.min(chunk.length, this.head + out.length - filled));
+        filled += n;
+        this.head += n;
       }
+      if (this.head === chunk.length) this.dropFirst();
     }
-    if (this.head === c.length && this.chunks[this.first] === c) this.dropFirst();
-    this.buffered -= n;
+    this.buffered -= total;
     return out;
   }
 

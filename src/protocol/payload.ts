@@ -144,7 +144,7 @@ export interface PayloadCodec<Out, In = Out> {
 export function controlCodec<T>(check: Check<T>): PayloadCodec<T> {
   return {
     encode(value) {
-      return { head: encodeHead(check(value, '')), raw: [] };
+      return { head: encodeHead(check(value, '', true)), raw: [] };
     },
     decode(payload) {
       const { header, raw } = splitPayload(payload);

@@ -43,7 +43,7 @@ export function partitionListCodec<T extends { partitions: I[] }, I extends { re
   return {
     encode(value): EncodedPayload {
       const wire = { ...value, partitions: value.partitions.map(toWire) };
-      const head = encodeHead(check(wire, ''));
+      const head = encodeHead(check(wire, '', true));
       const raw: Buffer[] = [];
       for (const p of value.partitions) pushRaw(raw, p.records);
       return { head, raw };
@@ -65,7 +65,7 @@ export function singleRawCodec<T extends { records: Buffer }>(
 ): PayloadCodec<T, WithRawInput<T>> {
   return {
     encode(value): EncodedPayload {
-      const head = encodeHead(check(toWire<T>(value), ''));
+      const head = encodeHead(check(toWire<T>(value), '', true));
       const raw: Buffer[] = [];
       pushRaw(raw, value.records);
       return { head, raw };

@@ -10,8 +10,11 @@
  * fields an older peer did not send — which is how payloads grow without a version bump.
  */
 
-/** A validator: returns the clean value or throws a FieldProblem. */
-export type Check<T> = (value: unknown, path: string) => T;
+/**
+ * A validator: returns the clean value or throws a FieldProblem. `encoding` is true when the
+ * result goes straight into the CBOR encoder (see `int`).
+ */
+export type Check<T> = (value: unknown, path: string, encoding?: boolean) => T;
 
 /** Thrown by checks; never escapes the protocol module (the codec wraps it in a GregorError). */
 export class FieldProblem extends Error {
@@ -50,12 +53,18 @@ export function str(minChars = 0, maxChars = MAX_STRING_CHARS): Check<string> {
   };
 }
 
-/** A safe integer in [min, max]. */
+/**
+ * A safe integer in [min, max]. When encoding, integers beyond 32 bits are handed to cbor-x as
+ * BigInt: cbor-x writes large JS numbers as float64, which is exact but surprises non-JS peers and
+ * depends on a library heuristic; a BigInt becomes a proper CBOR 64-bit integer (major type 0/1).
+ * The decoder returns plain numbers (`int64AsNumber`).
+ */
 export function int(min: number, max: number): Check<number> {
-  return (v, path) => {
+  return (v, path, encoding) => {
     if (typeof v !== 'number' || !Number.isSafeInteger(v))
       throw new FieldProblem(path, `expected an integer, got ${describe(v)}`);
     if (v < min || v > max) throw new FieldProblem(path, `${v} is outside ${min}..${max}`);
+    if (encoding && (v > 0xffff_ffff || v < -0x1_0000_0000)) return BigInt(v) as unknown as number;
     return v;
   };
 }
@@ -97,21 +106,21 @@ export function oneOf<const T extends readonly (string | number)[]>(...values: T
 
 /** `null` or what `check` accepts. A missing field counts as null. */
 export function nullable<T>(check: Check<T>): Check<T | null> {
-  return (v, path) => (v === null || v === undefined ? null : check(v, path));
+  return (v, path, enc) => (v === null || v === undefined ? null : check(v, path, enc));
 }
 
 /** A field an older peer may omit: missing (or undefined) becomes `fallback`. */
 export function optional<T>(check: Check<T>, fallback: T): Check<T> {
-  return (v, path) => (v === undefined ? fallback : check(v, path));
+  return (v, path, enc) => (v === undefined ? fallback : check(v, path, enc));
 }
 
 /** An array whose every element passes `check`; at most `maxItems` long. */
 export function arrayOf<T>(check: Check<T>, maxItems = MAX_ARRAY_ITEMS): Check<T[]> {
-  return (v, path) => {
+  return (v, path, enc) => {
     if (!Array.isArray(v)) throw new FieldProblem(path, `expected an array, got ${describe(v)}`);
     if (v.length > maxItems) throw new FieldProblem(path, `${v.length} items, at most ${maxItems} allowed`);
     const out = new Array<T>(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = check(v[i], `${path}[${i}]`);
+    for (let i = 0; i < v.length; i++) out[i] = check(v[i], `${path}[${i}]`, enc);
     return out;
   };
 }
@@ -123,7 +132,7 @@ export type Shape<T> = { [K in keyof T]-?: Check<T[K]> };
 export function object<T>(shape: Shape<T>): Check<T> {
   const keys = Object.keys(shape) as (keyof T & string)[];
   const checks = keys.map((k) => shape[k]) as Check<unknown>[];
-  return (v, path) => {
+  return (v, path, enc) => {
     if (
       typeof v !== 'object' ||
       v === null ||
@@ -136,7 +145,7 @@ export function object<T>(shape: Shape<T>): Check<T> {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
-      out[k] = checks[i]!(Object.hasOwn(src, k) ? src[k] : undefined, path ? `${path}.${k}` : k);
+      out[k] = checks[i]!(Object.hasOwn(src, k) ? src[k] : undefined, path ? `${path}.${k}` : k, enc);
     }
     return out as T;
   };
@@ -149,12 +158,12 @@ export function tagged<T extends Record<K, string>, K extends string>(
 ): Check<T> {
   const table = variants as Record<string, Check<T>>;
   const names = Object.keys(table).join(' | ');
-  return (v, path) => {
+  return (v, path, enc) => {
     const tag = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
     const check = typeof tag === 'string' && Object.hasOwn(table, tag) ? table[tag] : undefined;
     if (!check)
       throw new FieldProblem(path ? `${path}.${key}` : key, `expected one of ${names}, got ${describe(tag)}`);
-    return check(v, path);
+    return check(v, path, enc);
   };
 }
 
