@@ -11,7 +11,10 @@ import { pathToFileURL } from 'node:url';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { buildSchema } from '../../src/config/schema.js';
 import {
+  allPanels,
   blockProblems,
+  type Dashboard,
+  dashboardQueries,
   findRepoRoot,
   gregorEnvNames,
   hasValuePath,
@@ -57,51 +60,8 @@ interface ServiceShape {
   spec: { clusterIP?: string; publishNotReadyAddresses?: boolean; ports: { name: string }[] };
 }
 
-interface Panel {
-  id?: number;
-  type?: string;
-  title?: string;
-  targets?: { expr?: string; refId?: string }[];
-  panels?: Panel[];
-}
-
-interface Dashboard {
-  schemaVersion?: number;
-  uid?: string;
-  panels?: Panel[];
-  templating?: { list?: { name: string; type: string; query?: unknown }[] };
-}
-
 function loadDashboard(): Dashboard {
   return JSON.parse(read('charts', 'gregormq', 'dashboards', 'gregormq.json')) as Dashboard;
-}
-
-/** Every panel, including those nested in collapsed rows. */
-function allPanels(d: Dashboard): Panel[] {
-  const out: Panel[] = [];
-  const walk = (list: Panel[] | undefined): void => {
-    for (const p of list ?? []) {
-      out.push(p);
-      walk(p.panels);
-    }
-  };
-  walk(d.panels);
-  return out;
-}
-
-/** Every PromQL text of the dashboard: panel targets and query variables. */
-function dashboardQueries(d: Dashboard): { where: string; expr: string }[] {
-  const out: { where: string; expr: string }[] = [];
-  for (const p of allPanels(d)) {
-    for (const t of p.targets ?? [])
-      if (t.expr) out.push({ where: `panel ${p.id} "${p.title}"`, expr: t.expr });
-  }
-  for (const v of d.templating?.list ?? []) {
-    if (v.type !== 'query') continue;
-    const q = typeof v.query === 'string' ? v.query : (v.query as { query?: string } | undefined)?.query;
-    if (q) out.push({ where: `variable $${v.name}`, expr: q });
-  }
-  return out;
 }
 
 /**

@@ -189,3 +189,48 @@ export function parseDockerfile(text: string): DockerInstruction[] {
 export function gregorEnvNames(text: string): string[] {
   return [...new Set([...text.matchAll(/\bGREGOR_[A-Z0-9_]+\b/g)].map((m) => m[0]))].sort();
 }
+
+/** A Grafana panel, as far as these checks read it. */
+export interface Panel {
+  id?: number;
+  type?: string;
+  title?: string;
+  targets?: { expr?: string; refId?: string }[];
+  panels?: Panel[];
+}
+
+/** A Grafana dashboard, as far as these checks read it. */
+export interface Dashboard {
+  schemaVersion?: number;
+  uid?: string;
+  panels?: Panel[];
+  templating?: { list?: { name: string; type: string; query?: unknown }[] };
+}
+
+/** Every panel, including those nested in collapsed rows. */
+export function allPanels(d: Dashboard): Panel[] {
+  const out: Panel[] = [];
+  const walk = (list: Panel[] | undefined): void => {
+    for (const p of list ?? []) {
+      out.push(p);
+      walk(p.panels);
+    }
+  };
+  walk(d.panels);
+  return out;
+}
+
+/** Every PromQL text of the dashboard: panel targets and query variables. */
+export function dashboardQueries(d: Dashboard): { where: string; expr: string }[] {
+  const out: { where: string; expr: string }[] = [];
+  for (const p of allPanels(d)) {
+    for (const t of p.targets ?? [])
+      if (t.expr) out.push({ where: `panel ${p.id} "${p.title}"`, expr: t.expr });
+  }
+  for (const v of d.templating?.list ?? []) {
+    if (v.type !== 'query') continue;
+    const q = typeof v.query === 'string' ? v.query : (v.query as { query?: string } | undefined)?.query;
+    if (q) out.push({ where: `variable $${v.name}`, expr: q });
+  }
+  return out;
+}
