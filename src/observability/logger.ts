@@ -49,6 +49,8 @@ interface LevelControl {
 }
 
 const CONTROL = Symbol.for('gregormq.logLevelControl');
+const CHINDINGS = pino.symbols.chindingsSym;
+const LEVEL_VAL = pino.symbols.levelValSym;
 
 /** Paths that must never reach a log line in clear (the inline cluster key, if a config is logged). */
 const REDACT = ['cluster.key', '*.cluster.key', '*.clusterKey'];
@@ -110,10 +112,18 @@ export function createLogger(
     overrides: new Map(),
   };
   const onChild = (child: Logger): void => {
+    // Only children that can stop following their parent are tracked: those with a level of their
+    // own or a component binding of their own. Per-request children follow through the prototype
+    // chain for free, which keeps child() cheap on the request path.
+    const parent = Object.getPrototypeOf(child) as Record<symbol, unknown>;
+    const own = child as unknown as Record<symbol, unknown>;
+    const newBindings = String(own[CHINDINGS]).slice(String(parent[CHINDINGS] ?? '').length);
+    const hasComponent = newBindings.includes('"component":');
+    if (!hasComponent && !Object.hasOwn(child, LEVEL_VAL)) return;
     const ref = new WeakRef(child);
     control.children.add(ref);
     control.forget.register(child, ref);
-    if (control.overrides.size > 0) {
+    if (hasComponent && control.overrides.size > 0) {
       const wanted = control.overrides.get(componentOf(child) ?? '');
       if (wanted !== undefined && child.level !== wanted) child.level = wanted;
     }

@@ -43,20 +43,23 @@ test('setLogLevel changes the root and every child, including children with thei
   const server = root.child({ component: 'server' });
   const request = server.child({ reqId: 7 });
   const pinned = root.child({ component: 'cluster' }, { level: 'error' });
+  const lone = root.child({ reqId: 8 }, { level: 'fatal' });
   setLogLevel(root, 'debug');
   server.debug('a');
   request.debug('b');
   pinned.debug('c');
+  lone.debug('d');
   assert.deepEqual(
     out.json().map((l) => l.msg),
-    ['a', 'b', 'c'],
+    ['a', 'b', 'c', 'd'],
   );
   assert.equal(out.json()[1]?.reqId, 7);
   setLogLevel(request, 'warn');
   server.info('dropped');
   pinned.info('dropped');
   root.info('dropped');
-  assert.equal(out.lines.length, 3);
+  lone.info('dropped');
+  assert.equal(out.lines.length, 4);
   assert.deepEqual(getLogLevels(root), { level: 'warn', components: {} });
 });
 
