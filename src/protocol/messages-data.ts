@@ -14,6 +14,7 @@ import {
   object,
   oneOf,
   optional,
+  RAW_LENGTH,
   str,
   tagged,
   u16,
@@ -76,7 +77,7 @@ export interface ProduceResponse {
 const producePartitionWire = object<WireItem<ProducePartition>>({
   topic: topicName,
   partition: nonNegI32,
-  bytes: u32,
+  bytes: RAW_LENGTH,
 });
 const produceRequestWire = object<
   Omit<ProduceRequest, 'partitions'> & { partitions: WireItem<ProducePartition>[] }
@@ -157,7 +158,7 @@ const fetchResponseWire = object<{ partitions: WireItem<FetchPartitionResult>[] 
       errorMessage,
       highWatermark: i64OrMinus1,
       logStartOffset: i64OrMinus1,
-      bytes: u32,
+      bytes: RAW_LENGTH,
     }),
   ),
 });
@@ -263,7 +264,7 @@ const publishRequestWire = object<WireItem<PublishRequest>>({
   topic: topicName,
   partition: nonNegI32,
   acks: oneOf(0, 1),
-  bytes: u32,
+  bytes: RAW_LENGTH,
 });
 export const publishResponse = object<PublishResponse>({ subscribers: u32 });
 

@@ -11,6 +11,7 @@ import {
   nonNegI32,
   nullable,
   object,
+  RAW_LENGTH,
   str,
   tagged,
   u16,
@@ -120,7 +121,7 @@ const deliveryPushWire = object<WireItem<DeliveryPush>>({
   highWatermark: i64OrMinus1,
   errorCode: u16,
   errorMessage: nullable(str(0, 4096)),
-  bytes: u32,
+  bytes: RAW_LENGTH,
 });
 
 /** Payload codecs of this file's ops, used by the op table. */

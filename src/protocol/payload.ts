@@ -86,11 +86,11 @@ export class RawReader {
   private pos = 0;
   constructor(private readonly raw: Buffer) {}
 
-  /** The next `length` bytes as a view; `path` names the header field that declared them. */
-  take(length: number, path: string): Buffer {
+  /** The next `length` bytes as a view (the caller prefixes the path of the declaring field). */
+  take(length: number): Buffer {
     if (length > this.raw.length - this.pos)
       throw new FieldProblem(
-        path,
+        'bytes',
         `declares ${length} raw bytes but only ${this.raw.length - this.pos} remain`,
       );
     const out = this.raw.subarray(this.pos, this.pos + length);
@@ -144,11 +144,11 @@ export interface PayloadCodec<Out, In = Out> {
 export function controlCodec<T>(check: Check<T>): PayloadCodec<T> {
   return {
     encode(value) {
-      return { head: encodeHead(check(value, '', true)), raw: [] };
+      return { head: encodeHead(check(value, true)), raw: [] };
     },
     decode(payload) {
       const { header, raw } = splitPayload(payload);
-      const value = check(header, '');
+      const value = check(header);
       if (raw.length !== 0)
         throw new FieldProblem('', `${raw.length} unexpected raw bytes after the CBOR header`);
       return value;

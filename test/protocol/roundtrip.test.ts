@@ -260,6 +260,20 @@ describe('encoder input validation', () => {
   });
 });
 
+describe('encoder raw input validation', () => {
+  test('records that are not bytes are named', () => {
+    assert.throws(
+      () =>
+        encodeRequest('PRODUCE', 1, {
+          acks: 1,
+          timeoutMs: 1,
+          partitions: [{ topic: 't', partition: 0, records: [sampleBatch(1), 'oops' as unknown as Buffer] }],
+        }),
+      /PRODUCE request: field partitions\[0\]\.records\[1\]: expected bytes, got string "oops"/,
+    );
+  });
+});
+
 describe('version negotiation', () => {
   test('picks the newest common version', () => {
     assert.equal(negotiateVersion({ minVersion: 1, maxVersion: 3 }), 1);
