@@ -70,13 +70,13 @@ export interface HelloResponse {
   limits: ServerLimits;
 }
 
-export const helloRequest = object<HelloRequest>({
+const helloRequest = object<HelloRequest>({
   minVersion: u8,
   maxVersion: u8,
   clientId: id,
   software: optional(id, ''),
 });
-export const helloResponse = object<HelloResponse>({
+const helloResponse = object<HelloResponse>({
   version: u8,
   nodeName: id,
   clusterName: nullable(id),
@@ -122,8 +122,8 @@ export interface PingResponse {
   /** Server wall clock, ms since epoch (lets tools show clock skew). */
   serverTimeMs: number;
 }
-export const pingRequest = object<PingRequest>({ nonce: optional(u32, 0) });
-export const pingResponse = object<PingResponse>({ nonce: u32, serverTimeMs: i64 });
+const pingRequest = object<PingRequest>({ nonce: optional(u32, 0) });
+const pingResponse = object<PingResponse>({ nonce: u32, serverTimeMs: i64 });
 
 // --- METADATA ---------------------------------------------------------------------------------
 
@@ -179,9 +179,9 @@ const partitionOwnership = object<PartitionOwnership>({
   replicas: optional(arrayOf(id), []),
   isr: optional(arrayOf(id), []),
 });
-export const topicKind = oneOf('durable', 'ephemeral');
-export const metadataRequest = object<MetadataRequest>({ topics: nullable(arrayOf(topicName)) });
-export const metadataResponse = object<MetadataResponse>({
+const topicKind = oneOf('durable', 'ephemeral');
+const metadataRequest = object<MetadataRequest>({ topics: nullable(arrayOf(topicName)) });
+const metadataResponse = object<MetadataResponse>({
   nodes: arrayOf(nodeInfo),
   topics: arrayOf(
     object<TopicMetadata>({
@@ -249,7 +249,7 @@ export interface DescribeTopicRequest {
   name: string;
 }
 
-export const topicConfig = object<TopicConfig>({
+const topicConfig = object<TopicConfig>({
   name: topicName,
   partitions: positiveI32,
   replicationFactor: optional(positiveI32, 1),
@@ -266,22 +266,22 @@ const partitionState = object<PartitionState>({
   logStartOffset: i64,
   highWatermark: i64,
 });
-export const createTopicRequest = object<CreateTopicRequest>({
+const createTopicRequest = object<CreateTopicRequest>({
   topic: topicConfig,
   ifNotExists: optional(bool, false),
 });
-export const topicDescription = object<TopicDescription>({
+const topicDescription = object<TopicDescription>({
   config: topicConfig,
   partitions: arrayOf(partitionState),
 });
-export const deleteTopicRequest = object<DeleteTopicRequest>({
+const deleteTopicRequest = object<DeleteTopicRequest>({
   name: topicName,
   ifExists: optional(bool, false),
 });
-export const deleteTopicResponse = object<DeleteTopicResponse>({ deleted: bool });
-export const listTopicsRequest = object<ListTopicsRequest>({});
-export const listTopicsResponse = object<ListTopicsResponse>({ topics: arrayOf(topicConfig) });
-export const describeTopicRequest = object<DescribeTopicRequest>({ name: topicName });
+const deleteTopicResponse = object<DeleteTopicResponse>({ deleted: bool });
+const listTopicsRequest = object<ListTopicsRequest>({});
+const listTopicsResponse = object<ListTopicsResponse>({ topics: arrayOf(topicConfig) });
+const describeTopicRequest = object<DescribeTopicRequest>({ name: topicName });
 
 /** Payload codecs of this file's ops, used by the op table. */
 export const adminCodecs = {

@@ -86,7 +86,7 @@ const produceRequestWire = object<
   timeoutMs: u32,
   partitions: arrayOf(producePartitionWire),
 });
-export const produceResponse = object<ProduceResponse>({
+const produceResponse = object<ProduceResponse>({
   partitions: arrayOf(
     object<ProducePartitionResult>({
       topic: topicName,
@@ -141,7 +141,7 @@ export interface FetchResponse {
   partitions: FetchPartitionResult[];
 }
 
-export const fetchRequest = object<FetchRequest>({
+const fetchRequest = object<FetchRequest>({
   maxWaitMs: u32,
   minBytes: u32,
   maxBytes: u32,
@@ -171,7 +171,7 @@ export type OffsetSpec =
   | { kind: 'latest' }
   | { kind: 'timestamp'; timestampMs: number };
 
-export const offsetSpec: Check<OffsetSpec> = tagged<OffsetSpec, 'kind'>('kind', {
+const offsetSpec: Check<OffsetSpec> = tagged<OffsetSpec, 'kind'>('kind', {
   earliest: object({ kind: literal('earliest') }),
   latest: object({ kind: literal('latest') }),
   timestamp: object({ kind: literal('timestamp'), timestampMs: i64 }),
@@ -203,12 +203,12 @@ export interface ListOffsetsResponse {
   partitions: ListOffsetsPartitionResult[];
 }
 
-export const listOffsetsRequest = object<ListOffsetsRequest>({
+const listOffsetsRequest = object<ListOffsetsRequest>({
   partitions: arrayOf(
     object<ListOffsetsPartition>({ topic: topicName, partition: nonNegI32, spec: offsetSpec }),
   ),
 });
-export const listOffsetsResponse = object<ListOffsetsResponse>({
+const listOffsetsResponse = object<ListOffsetsResponse>({
   partitions: arrayOf(
     object<ListOffsetsPartitionResult>({
       topic: topicName,
@@ -237,11 +237,11 @@ export interface InitProducerIdResponse {
   producerEpoch: number;
 }
 const producerEpoch = int(-1, 0x7fff);
-export const initProducerIdRequest = object<InitProducerIdRequest>({
+const initProducerIdRequest = object<InitProducerIdRequest>({
   producerId: optional(i64OrMinus1, -1),
   producerEpoch: optional(producerEpoch, -1),
 });
-export const initProducerIdResponse = object<InitProducerIdResponse>({ producerId: i64, producerEpoch: i16 });
+const initProducerIdResponse = object<InitProducerIdResponse>({ producerId: i64, producerEpoch: i16 });
 
 // --- PUBLISH (ephemeral topics) ---------------------------------------------------------------
 
@@ -266,7 +266,7 @@ const publishRequestWire = object<WireItem<PublishRequest>>({
   acks: oneOf(0, 1),
   bytes: RAW_LENGTH,
 });
-export const publishResponse = object<PublishResponse>({ subscribers: u32 });
+const publishResponse = object<PublishResponse>({ subscribers: u32 });
 
 /** Payload codecs of this file's ops, used by the op table. */
 export const dataCodecs = {

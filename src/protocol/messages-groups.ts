@@ -150,7 +150,7 @@ export interface DescribeGroupsResponse {
 }
 
 const groupMode = oneOf('fanout', 'queue');
-export const joinGroupRequest = object<JoinGroupRequest>({
+const joinGroupRequest = object<JoinGroupRequest>({
   groupId,
   memberId: nullable(id),
   topics: arrayOf(topicName),
@@ -158,61 +158,61 @@ export const joinGroupRequest = object<JoinGroupRequest>({
   sessionTimeoutMs: u32,
   rebalanceTimeoutMs: u32,
 });
-export const joinGroupResponse = object<JoinGroupResponse>({
+const joinGroupResponse = object<JoinGroupResponse>({
   memberId: id,
   generation: i32,
   leaderId: nullable(id),
   members: arrayOf(object({ memberId: id, topics: arrayOf(topicName) })),
 });
-export const syncGroupRequest = object<SyncGroupRequest>({
+const syncGroupRequest = object<SyncGroupRequest>({
   groupId,
   memberId: id,
   generation: i32,
   assignments: arrayOf(object({ memberId: id, partitions: arrayOf(topicPartitions) })),
 });
-export const syncGroupResponse = object<SyncGroupResponse>({ partitions: arrayOf(topicPartitions) });
-export const groupMemberRequest = object<GroupMemberRequest>({ groupId, memberId: id, generation: i32 });
-export const emptyResponse = object<EmptyResponse>({});
+const syncGroupResponse = object<SyncGroupResponse>({ partitions: arrayOf(topicPartitions) });
+const groupMemberRequest = object<GroupMemberRequest>({ groupId, memberId: id, generation: i32 });
+const emptyResponse = object<EmptyResponse>({});
 const committedOffset = object<CommittedOffset>({
   topic: topicName,
   partition: nonNegI32,
   offset: i64OrMinus1,
   metadata: optional(str(0, 4096), ''),
 });
-export const commitOffsetsRequest = object<CommitOffsetsRequest>({
+const commitOffsetsRequest = object<CommitOffsetsRequest>({
   groupId,
   memberId: id,
   generation: i32,
   offsets: arrayOf(committedOffset),
 });
-export const commitOffsetsResponse = object<CommitOffsetsResponse>({
+const commitOffsetsResponse = object<CommitOffsetsResponse>({
   partitions: arrayOf(object({ topic: topicName, partition: nonNegI32, errorCode: u16, errorMessage })),
 });
-export const fetchOffsetsRequest = object<FetchOffsetsRequest>({
+const fetchOffsetsRequest = object<FetchOffsetsRequest>({
   groupId,
   partitions: nullable(arrayOf(topicPartitions)),
 });
-export const fetchOffsetsResponse = object<FetchOffsetsResponse>({ offsets: arrayOf(committedOffset) });
-export const ackRequest = object<AckRequest>({
+const fetchOffsetsResponse = object<FetchOffsetsResponse>({ offsets: arrayOf(committedOffset) });
+const ackRequest = object<AckRequest>({
   groupId,
   topic: topicName,
   partition: nonNegI32,
   offsets: arrayOf(i64),
 });
-export const nackRequest = object<NackRequest>({
+const nackRequest = object<NackRequest>({
   groupId,
   topic: topicName,
   partition: nonNegI32,
   offsets: arrayOf(i64),
   delayMs: optional(u32, 0),
 });
-export const listGroupsRequest = object<ListGroupsRequest>({});
+const listGroupsRequest = object<ListGroupsRequest>({});
 const groupSummary = { groupId, mode: groupMode, state: str(0, 64), members: u32 };
-export const listGroupsResponse = object<ListGroupsResponse>({
+const listGroupsResponse = object<ListGroupsResponse>({
   groups: arrayOf(object<GroupSummary>(groupSummary)),
 });
-export const describeGroupsRequest = object<DescribeGroupsRequest>({ groupIds: arrayOf(groupId) });
-export const describeGroupsResponse = object<DescribeGroupsResponse>({
+const describeGroupsRequest = object<DescribeGroupsRequest>({ groupIds: arrayOf(groupId) });
+const describeGroupsResponse = object<DescribeGroupsResponse>({
   groups: arrayOf(
     object<GroupDescription>({
       ...groupSummary,

@@ -32,7 +32,7 @@ import {
 /** Where a subscription starts: an OffsetSpec or an explicit offset. */
 export type StartPosition = OffsetSpec | { kind: 'offset'; offset: number };
 
-export const startPosition: Check<StartPosition> = tagged<StartPosition, 'kind'>('kind', {
+const startPosition: Check<StartPosition> = tagged<StartPosition, 'kind'>('kind', {
   earliest: object({ kind: literal('earliest') }),
   latest: object({ kind: literal('latest') }),
   timestamp: object({ kind: literal('timestamp'), timestampMs: i64 }),
@@ -101,20 +101,20 @@ export interface DeliveryPush {
   records: Buffer;
 }
 
-export const subscribeRequest = object<SubscribeRequest>({
+const subscribeRequest = object<SubscribeRequest>({
   subscriptionId: u32,
   topic: topicName,
   partitions: nullable(arrayOf(nonNegI32)),
   start: startPosition,
   credit,
 });
-export const subscribeResponse = object<SubscribeResponse>({
+const subscribeResponse = object<SubscribeResponse>({
   subscriptionId: u32,
   partitions: arrayOf(object<SubscribedPartition>({ partition: nonNegI32, startOffset: i64OrMinus1 })),
 });
-export const unsubscribeRequest = object<UnsubscribeRequest>({ subscriptionId: u32 });
-export const unsubscribeResponse = object<UnsubscribeResponse>({ subscriptionId: u32 });
-export const creditRequest = object<CreditRequest>({ subscriptionId: u32, messages: u32, bytes: u32 });
+const unsubscribeRequest = object<UnsubscribeRequest>({ subscriptionId: u32 });
+const unsubscribeResponse = object<UnsubscribeResponse>({ subscriptionId: u32 });
+const creditRequest = object<CreditRequest>({ subscriptionId: u32, messages: u32, bytes: u32 });
 const deliveryPushWire = object<WireItem<DeliveryPush>>({
   subscriptionId: u32,
   partition: nonNegI32,
