@@ -66,9 +66,13 @@ export class FileLog implements PartitionLog {
   private closed = false;
   /** Everything below this offset is known to be on stable storage. */
   private durableOffset: number;
-  /** The active-segment position matching durableOffset, when durableOffset lies in it. */
+  /** Segment and byte position matching durableOffset: where a failed fsync cuts back to. */
   private durableSegment: Segment;
   private durablePosition: number;
+  /** Segments written since their last fsync (the active one, and a just-rolled one). */
+  private readonly unsynced = new Set<Segment>();
+  /** A segment file was created or deleted since the directory was last fsynced. */
+  private dirDirty = false;
   private syncing: Promise<void> | null = null;
   /** Lowest end offset set by a truncation while a sync was in flight. */
   private syncLowWater = Number.POSITIVE_INFINITY;
@@ -129,6 +133,7 @@ export class FileLog implements PartitionLog {
       if (seg.firstAppendAt === null) seg.firstAppendAt = now;
       seg.noteBatch(position, baseOffset, baseOffset + count - 1, batch.length, h.maxTimestamp);
       this.totalBytes += batch.length;
+      this.unsynced.add(seg);
       const lastOffset = baseOffset + count - 1;
       if (this.opts.fsync.kind === 'always') {
         return this.syncTo(lastOffset + 1).then(() => ({ baseOffset, lastOffset, durable: true }));
@@ -139,31 +144,25 @@ export class FileLog implements PartitionLog {
     }
   }
 
-  /** Closes the active segment (fsynced and indexed unless the policy is `os`) and starts a new one. */
+  /**
+   * Starts a new active segment. The old one is not fsynced here (that would stall appends for
+   * the whole flush): it stays in `unsynced` and the next sync, timed or group commit, covers it.
+   */
   private roll(): Segment {
     const old = this.active;
-    const syncing = this.opts.fsync.kind !== 'os';
-    if (syncing) {
-      try {
-        this.fs.fdatasyncSync(old.fd);
-      } catch (err) {
-        throw storageError('fsync before rolling', old.logPath, err);
-      }
-    }
     old.writeIndexes();
     const base = old.nextOffset;
     const logPath = path.join(this.dir, segmentFileName(base, '.log'));
     let fd: number;
     try {
       fd = this.fs.openSync(logPath, 'a+');
-      if (syncing) this.fs.fsyncDirSync(this.dir);
     } catch (err) {
       throw storageError('creating segment', logPath, err);
     }
     const seg = new Segment(this.fs, this.dir, base, fd, this.opts.indexIntervalBytes);
     this.segments.push(seg);
     this.active = seg;
-    if (syncing) this.markDurable(seg, 0, base);
+    this.dirDirty = true;
     return seg;
   }
 
@@ -189,19 +188,31 @@ export class FileLog implements PartitionLog {
     }
   }
 
+  /** fdatasyncs every segment written since its last sync (and the directory if it changed). */
   private async runSync(rollbackOnError: boolean): Promise<void> {
     const seg = this.active;
     const covering = seg.nextOffset;
     const position = seg.size;
+    const segs = [...this.unsynced].filter((s) => !s.isDeleted);
+    this.unsynced.clear();
+    const dir = this.dirDirty;
+    this.dirDirty = false;
     this.syncLowWater = Number.POSITIVE_INFINITY;
-    try {
-      await this.fs.fdatasync(seg.fd);
-    } catch (err) {
-      this.syncing = null;
-      if (rollbackOnError) this.rollbackUnsynced();
-      throw storageError('fsync', seg.logPath, err);
-    }
+    for (const s of segs) s.acquire();
+    const results = await Promise.allSettled([
+      ...segs.map((s) => this.fs.fdatasync(s.fd)),
+      dir ? this.fs.fsyncDir(this.dir) : Promise.resolve(),
+    ]);
+    const bad = results.findIndex((r) => r.status === 'rejected');
+    for (const s of segs) s.release();
     this.syncing = null;
+    if (bad >= 0) {
+      for (const s of segs) this.unsynced.add(s);
+      if (dir) this.dirDirty = true;
+      if (rollbackOnError) this.rollbackUnsynced();
+      const file = bad < segs.length ? segs[bad]!.logPath : this.dir;
+      throw storageError('fsync', file, (results[bad] as PromiseRejectedResult).reason);
+    }
     if (covering <= this.syncLowWater && !seg.isDeleted) this.markDurable(seg, position, covering);
   }
 
@@ -210,19 +221,38 @@ export class FileLog implements PartitionLog {
    * dirty pages), so under `always` those batches are cut and their appends fail.
    */
   private rollbackUnsynced(): void {
-    const seg = this.active;
-    const position = this.durableSegment === seg ? this.durablePosition : 0;
-    if (position >= seg.size) return;
-    this.totalBytes -= seg.size;
+    if (this.durableSegment.isDeleted) return;
+    if (this.durableSegment === this.active && this.durablePosition >= this.active.size) return;
+    this.cutTo(this.durableSegment, this.durablePosition);
+  }
+
+  /** Deletes the segments after `target` and cuts `target` at `position`, which becomes the end. */
+  private cutTo(target: Segment, position: number): void {
+    while (this.segments.length > 1 && this.segments[this.segments.length - 1] !== target) {
+      const seg = this.segments.pop()!;
+      this.totalBytes -= seg.size;
+      this.unsynced.delete(seg);
+      seg.delete();
+      this.dirDirty = true;
+    }
+    this.active = this.segments[this.segments.length - 1]!;
+    this.totalBytes -= target.size;
     try {
-      seg.truncateAtPosition(position);
+      target.truncateAtPosition(position);
     } finally {
-      this.totalBytes += seg.size;
+      this.totalBytes += target.size;
+    }
+    const end = target.nextOffset;
+    this.syncLowWater = Math.min(this.syncLowWater, end);
+    if (this.durableOffset > end) {
+      this.durableOffset = end;
+      this.durableSegment = target;
+      this.durablePosition = target.size;
     }
   }
 
   private backgroundSync(): void {
-    if (this.closed || this.syncing !== null || this.durableOffset >= this.endOffset) return;
+    if (this.closed || this.syncing !== null || (this.unsynced.size === 0 && !this.dirDirty)) return;
     this.syncing = this.runSync(false);
     this.syncing.catch((err) => {
       this.backgroundError = err;
@@ -279,31 +309,8 @@ export class FileLog implements PartitionLog {
       position = b.position;
     }
     if (this.closed) throw closedError(this.dir);
-    while (this.segments[this.segments.length - 1] !== target) {
-      const seg = this.segments.pop()!;
-      this.totalBytes -= seg.size;
-      seg.delete();
-    }
-    this.totalBytes -= target.size;
-    try {
-      target.truncateAtPosition(position);
-    } finally {
-      this.totalBytes += target.size;
-    }
-    this.active = target;
-    this.syncLowWater = Math.min(this.syncLowWater, offset);
-    if (this.durableOffset > offset) {
-      this.durableOffset = offset;
-      this.durableSegment = target;
-      this.durablePosition = position;
-    }
-    if (this.opts.fsync.kind !== 'os') {
-      try {
-        this.fs.fsyncDirSync(this.dir);
-      } catch (err) {
-        throw storageError('syncing directory', this.dir, err);
-      }
-    }
+    this.cutTo(target, position);
+    this.unsynced.add(target);
   }
 
   async applyRetention(): Promise<RetentionResult> {
@@ -321,7 +328,9 @@ export class FileLog implements PartitionLog {
       this.totalBytes -= oldest.size;
       deletedSegments++;
       deletedBytes += oldest.size;
+      this.unsynced.delete(oldest);
       oldest.delete();
+      this.dirDirty = true;
     }
     return { deletedSegments, deletedBytes };
   }
@@ -337,8 +346,8 @@ export class FileLog implements PartitionLog {
       this.backgroundError = null;
       throw err;
     }
-    while (this.syncing) await this.syncing.catch(() => undefined);
-    if (this.durableOffset < this.endOffset) {
+    for (let i = 0; this.syncing && i < 1000; i++) await this.syncing.catch(() => undefined);
+    if (this.durableOffset < this.endOffset || this.unsynced.size > 0 || this.dirDirty) {
       this.syncing = this.runSync(false);
       await this.syncing;
     }

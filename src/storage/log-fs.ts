@@ -20,17 +20,21 @@ export interface LogFs {
   /** Positional read used by recovery at open time. */
   readSync(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
   fdatasync(fd: number): Promise<void>;
-  fdatasyncSync(fd: number): void;
   ftruncateSync(fd: number, length: number): void;
   fileSizeSync(fd: number): number;
   /** Makes directory entries (new or deleted segment files) durable. */
+  fsyncDir(dir: string): Promise<void>;
   fsyncDirSync(dir: string): void;
   readdirSync(dir: string): string[];
   mkdirSync(dir: string): void;
   unlinkSync(path: string): void;
   /** Reads a whole small file (an index); resolves null if it does not exist. */
   readFileOrNullSync(path: string): Buffer | null;
-  /** Replaces a small file (an index) atomically: write a temp file, fsync it, rename it over. */
+  /**
+   * Replaces a small file (an index): write a temp file, rename it over. No fsync: on ext4 that
+   * would force a journal commit that waits for the whole segment's dirty data, and recovery
+   * checks every index against its log and rebuilds a torn one anyway.
+   */
   replaceFileSync(path: string, data: Buffer): void;
 }
 
@@ -57,9 +61,17 @@ export const nodeLogFs: LogFs = {
     new Promise((resolve, reject) => {
       fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()));
     }),
-  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
   ftruncateSync: (fd, length) => fs.ftruncateSync(fd, length),
   fileSizeSync: (fd) => fs.fstatSync(fd).size,
+  fsyncDir: (dir) =>
+    new Promise((resolve, reject) => {
+      fs.open(dir, 'r', (err, fd) => {
+        if (err) return reject(err);
+        fs.fsync(fd, (syncErr) => {
+          fs.close(fd, () => (syncErr ? reject(syncErr) : resolve()));
+        });
+      });
+    }),
   fsyncDirSync: (dir) => {
     const fd = fs.openSync(dir, 'r');
     try {
@@ -85,7 +97,6 @@ export const nodeLogFs: LogFs = {
     const fd = fs.openSync(tmp, 'w');
     try {
       fs.writeSync(fd, data, 0, data.length, 0);
-      fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

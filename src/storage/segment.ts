@@ -296,6 +296,11 @@ export class Segment {
     }
   }
 
+  /** Keeps the descriptor open while an fsync or read uses it; pair with release(). */
+  acquire(): void {
+    this.readers++;
+  }
+
   /** Closes the file once no read is using it. */
   close(): void {
     this.closed = true;
@@ -320,7 +325,8 @@ export class Segment {
     return this.deleted;
   }
 
-  private release(n = 1): void {
+  /** Ends an acquire() (or, with 0, just closes if nothing is in use). */
+  release(n = 1): void {
     this.readers -= n;
     if (this.closed && this.readers === 0 && this.fd >= 0) {
       const fd = this.fd;

@@ -297,4 +297,33 @@ describe('FileLog damage', () => {
     assert.equal(ok.baseOffset, 2);
     assert.equal(ok.durable, true);
   });
+
+  test('fsync failure under `always` after rolls: the unsynced segments are withdrawn too', async (t) => {
+    const dir = await tempDir(t);
+    const faulty = faultyFs();
+    const log = await openFileLog(dir, { segmentBytes: 200, fsync: { kind: 'always' }, fs: faulty.fs });
+    beforeRemove(dir, () => log.close());
+    await log.append(makeBatch('a', 2, 1_700_000_000_000, 40));
+    faulty.fail.syncs = true;
+    const results = await Promise.allSettled([
+      log.append(makeBatch('b', 2, 1_700_000_000_000, 40)),
+      log.append(makeBatch('c', 2, 1_700_000_000_000, 40)),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.equal(log.endOffset, 2);
+    assert.equal(log.stats().segmentCount, 1);
+    assert.deepEqual(
+      (await fs.readdir(dir)).filter((f) => f.endsWith('.log')),
+      ['00000000000000000000.log'],
+    );
+    faulty.fail.syncs = false;
+    assert.equal((await log.append(makeBatch('d', 2, 1_700_000_000_000, 40))).baseOffset, 2);
+    assert.deepEqual(
+      (await readAll(log)).map((b) => decodeAll(b)[0]!.value.split(':')[0]),
+      ['a-0', 'd-0'],
+    );
+  });
 });
