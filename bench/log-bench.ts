@@ -302,7 +302,7 @@ async function main(): Promise<void> {
       `machine: ${cpuModel()}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, node ${process.version}, temp dir ${root} on ${fsType(root)}`,
     );
     console.log(
-      `medians of ${REPEATS} runs after a warm-up; runs stop at ${RUN_BYTES >> 20} MiB or ${RUN_MS} ms (always: ${ALWAYS_RUN_MS} ms, ${ALWAYS_IN_FLIGHT} appends in flight)\n`,
+      `medians of ${REPEATS} paired runs (7 for the burst rows of 64 KiB+ batches) after a warm-up; burst runs stop at ${RUN_BYTES >> 20} MiB or ${RUN_MS} ms, sustained ones at ${SUSTAINED.maxBytes >> 20} MiB or ${SUSTAINED.limitMs} ms; fsync=always runs last ${ALWAYS_RUN_MS} ms with ${ALWAYS_IN_FLIGHT} appends in flight (its raw loop fdatasyncs after every write)\n`,
     );
     const rows: Row[] = [];
     const ceilings: string[] = [];
