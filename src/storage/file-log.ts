@@ -18,7 +18,7 @@ import type {
   RetentionResult,
 } from './partition-log.js';
 import { stampBatch, validateBatch } from './record-batch.js';
-import { recoverLog } from './recovery.js';
+import { readRecoveryPoint, recoverLog, writeRecoveryPoint } from './recovery.js';
 import { Segment, segmentFileName, storageError } from './segment.js';
 
 /** LogOptions plus the file system to use (tests inject faults through it). */
@@ -73,6 +73,8 @@ export class FileLog implements PartitionLog {
   private readonly unsynced = new Set<Segment>();
   /** A segment file was created or deleted since the directory was last fsynced. */
   private dirDirty = false;
+  /** Segments ending at or before this offset are fsynced; recovery fully checks only the others. */
+  private recoveryPoint: number;
   private syncing: Promise<void> | null = null;
   /** Lowest end offset set by a truncation while a sync was in flight. */
   private syncLowWater = Number.POSITIVE_INFINITY;
@@ -95,6 +97,7 @@ export class FileLog implements PartitionLog {
     this.durableOffset = this.active.nextOffset;
     this.durableSegment = this.active;
     this.durablePosition = this.active.size;
+    this.recoveryPoint = readRecoveryPoint(fs, dir);
     if (opts.fsync.kind === 'interval') {
       this.timer = setInterval(() => this.backgroundSync(), opts.fsync.intervalMs);
       this.timer.unref();
@@ -189,7 +192,7 @@ export class FileLog implements PartitionLog {
   }
 
   /** fdatasyncs every segment written since its last sync (and the directory if it changed). */
-  private async runSync(rollbackOnError: boolean): Promise<void> {
+  private async runSync(rollbackOnError: boolean, recordEnd = false): Promise<void> {
     const seg = this.active;
     const covering = seg.nextOffset;
     const position = seg.size;
@@ -214,6 +217,17 @@ export class FileLog implements PartitionLog {
       throw storageError('fsync', file, (results[bad] as PromiseRejectedResult).reason);
     }
     if (covering <= this.syncLowWater && !seg.isDeleted) this.markDurable(seg, position, covering);
+    // At close the exact end is recorded; while running only segment boundaries, so this file is
+    // rewritten once per roll rather than once per fsync.
+    const point = recordEnd ? Math.min(covering, this.syncLowWater) : seg.baseOffset;
+    if (point > this.recoveryPoint && point <= this.endOffset && !seg.isDeleted) {
+      try {
+        writeRecoveryPoint(this.fs, this.dir, point);
+        this.recoveryPoint = point;
+      } catch {
+        // A stale recovery point is safe: the next recovery just checks more segments in full.
+      }
+    }
   }
 
   /**
@@ -228,6 +242,15 @@ export class FileLog implements PartitionLog {
 
   /** Deletes the segments after `target` and cuts `target` at `position`, which becomes the end. */
   private cutTo(target: Segment, position: number): void {
+    if (this.recoveryPoint > target.baseOffset) {
+      // Segments re-written after the cut are not fsynced yet: recovery must check them in full.
+      try {
+        writeRecoveryPoint(this.fs, this.dir, target.baseOffset);
+      } catch (err) {
+        throw storageError('writing recovery point in', this.dir, err);
+      }
+      this.recoveryPoint = target.baseOffset;
+    }
     while (this.segments.length > 1 && this.segments[this.segments.length - 1] !== target) {
       const seg = this.segments.pop()!;
       this.totalBytes -= seg.size;
@@ -299,7 +322,13 @@ export class FileLog implements PartitionLog {
     let position = 0;
     if (offset > target.baseOffset) {
       // Appends during this await only add batches after `offset`, so the position stays right.
-      const b = await target.locate(offset);
+      target.acquire();
+      let b: { position: number; baseOffset: number };
+      try {
+        b = await target.locate(offset);
+      } finally {
+        target.release();
+      }
       if (b.baseOffset !== offset) {
         throw new GregorError(
           'INVALID_ARGUMENT',
@@ -340,15 +369,15 @@ export class FileLog implements PartitionLog {
     await this.flushInternal();
   }
 
-  private async flushInternal(): Promise<void> {
+  private async flushInternal(recordEnd = false): Promise<void> {
     if (this.backgroundError) {
       const err = this.backgroundError;
       this.backgroundError = null;
       throw err;
     }
     for (let i = 0; this.syncing && i < 1000; i++) await this.syncing.catch(() => undefined);
-    if (this.durableOffset < this.endOffset || this.unsynced.size > 0 || this.dirDirty) {
-      this.syncing = this.runSync(false);
+    if (this.durableOffset < this.endOffset || this.unsynced.size > 0 || this.dirDirty || recordEnd) {
+      this.syncing = this.runSync(false, recordEnd);
       await this.syncing;
     }
   }
@@ -368,7 +397,7 @@ export class FileLog implements PartitionLog {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     try {
-      await this.flushInternal();
+      await this.flushInternal(true);
       this.active.writeIndexes();
     } finally {
       for (const s of this.segments) s.close();

@@ -7,6 +7,37 @@ import { OFFSET_ENTRY_BYTES, TIME_ENTRY_BYTES } from './segment-index.js';
 import { scanSegment } from './segment-scan.js';
 
 const LOG_NAME = /^(\d{20})\.log$/;
+/** Sidecar file: every segment that ends at or before this offset is known to be fsynced. */
+export const RECOVERY_POINT_FILE = 'recovery-point';
+
+/** Reads the recovery point; missing or unreadable means 0 (check everything in full: safe, slower). */
+export function readRecoveryPoint(fs: LogFs, dir: string): number {
+  let buf: Buffer | null = null;
+  try {
+    buf = fs.readFileOrNullSync(path.join(dir, RECOVERY_POINT_FILE));
+  } catch {
+    return 0;
+  }
+  const m = buf ? /^(\d{1,16})\n$/.exec(buf.toString('latin1')) : null;
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Records a new recovery point. Not fsynced: it is written only after the data it vouches for
+ * was fsynced, so whichever version survives a crash is true (an old one only costs a longer scan).
+ */
+export function writeRecoveryPoint(fs: LogFs, dir: string, offset: number): void {
+  fs.replaceFileSync(path.join(dir, RECOVERY_POINT_FILE), Buffer.from(`${offset}\n`, 'latin1'));
+}
+
+function fileSizeOf(fs: LogFs, file: string): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    return fs.fileSizeSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 const SIDE_NAME = /^(\d{20})\.(index|timeindex)$/;
 
 /** The segments of a partition directory, oldest first, and what recovery had to do. */
@@ -88,11 +119,13 @@ function tryFs<T>(op: string, file: string, fn: () => T): T {
 }
 
 /**
- * Opens (or creates) a partition directory. The newest segment is the active one: every batch of
- * it is CRC-checked and a torn or corrupt tail is cut off. Older segments get the cheap check
- * (each header's length lands on the next header or on end of file, offsets run on without a
- * gap); damage there is CORRUPT_LOG with file and byte position, because cutting a closed
- * segment would lose acknowledged data behind the cut. Missing or damaged indexes are rebuilt.
+ * Opens (or creates) a partition directory. The newest segment, and any older one not yet known
+ * to be fsynced (past the recovery point, as after a crash soon after a roll), is checked batch
+ * by batch with CRCs; a torn or corrupt tail is cut off there and later segments dropped. The
+ * other segments get the cheap check (each header's length lands on the next header or on end
+ * of file, offsets run on without a gap); damage there is CORRUPT_LOG with file and byte
+ * position, because cutting a flushed segment would lose acknowledged data behind the cut.
+ * Missing or damaged indexes are rebuilt.
  */
 export function recoverLog(
   fs: LogFs,
@@ -126,14 +159,51 @@ export function recoverLog(
     tryFs('syncing directory', dir, () => fs.fsyncDirSync(dir));
     return { segments: [new Segment(fs, dir, 0, fd, indexIntervalBytes)], report };
   }
+  const recoveryPoint = readRecoveryPoint(fs, dir);
   const segments: Segment[] = [];
+  /** Cuts the log at `position` of `seg` (an unflushed segment) and drops every later segment. */
+  const cutHere = (
+    seg: Segment,
+    fd: number,
+    fileSize: number,
+    position: number,
+    reason: string,
+    from: number,
+  ) => {
+    tryFs(`truncating torn tail at byte ${position} of`, seg.logPath, () => fs.ftruncateSync(fd, position));
+    report.truncatedBytes = fileSize - position;
+    report.truncatedAt = { file: seg.logPath, position, reason };
+    for (const later of bases.slice(from)) {
+      const laterLog = path.join(dir, segmentFileName(later, '.log'));
+      report.truncatedBytes += tryFs('sizing', laterLog, () => fileSizeOf(fs, laterLog));
+      for (const ext of ['.index', '.timeindex', '.log'] as const) {
+        const p = path.join(dir, segmentFileName(later, ext));
+        tryFs('deleting', p, () => fs.unlinkSync(p));
+      }
+    }
+  };
   try {
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
       const active = i === bases.length - 1;
+      // A segment holding offsets at or past the recovery point may not have been fsynced
+      // before a crash: it is checked in full and may be cut, like the active one.
+      const unflushed = active || (bases[i + 1] ?? Number.POSITIVE_INFINITY) > recoveryPoint;
       const logPath = path.join(dir, segmentFileName(base, '.log'));
       const prev = segments[segments.length - 1];
       if (prev && prev.nextOffset !== base) {
+        if (prev.nextOffset > recoveryPoint) {
+          // The previous segment lost whole batches at its end; what follows cannot be used.
+          cutHere(
+            prev,
+            prev.fd,
+            prev.size,
+            prev.size,
+            `segment ends at offset ${prev.nextOffset} but ${logPath} starts at ${base}`,
+            i,
+          );
+          break;
+        }
         throw new GregorError(
           'CORRUPT_LOG',
           `${logPath} at byte 0: segment starts at offset ${base} but ${prev.logPath} ends at offset ${prev.nextOffset}`,
@@ -141,31 +211,26 @@ export function recoverLog(
       }
       const fd = tryFs('opening', logPath, () => fs.openSync(logPath, 'a+'));
       const seg = new Segment(fs, dir, base, fd, indexIntervalBytes);
+      seg.unflushed = unflushed;
       segments.push(seg);
       const fileSize = tryFs('reading size of', logPath, () => fs.fileSizeSync(fd));
       const offsetFile = tryFs('reading', seg.indexPath, () => fs.readFileOrNullSync(seg.indexPath));
       const timeFile = tryFs('reading', seg.timeIndexPath, () => fs.readFileOrNullSync(seg.timeIndexPath));
       const checker = new IndexChecker(base, offsetFile, timeFile);
       const res = tryFs('scanning', logPath, () =>
-        scanSegment(fs, fd, fileSize, base, active || verifyAll, (b) => {
+        scanSegment(fs, fd, fileSize, base, unflushed || verifyAll, (b) => {
           if (seg.firstAppendAt === null) seg.firstAppendAt = b.maxTimestamp;
           checker.visit(b.position, b.baseOffset, b.maxTimestamp);
           seg.noteBatch(b.position, b.baseOffset, b.lastOffset, b.sizeBytes, b.maxTimestamp);
         }),
       );
-      if (res.damage) {
-        if (!active) {
-          throw new GregorError(
-            'CORRUPT_LOG',
-            `${logPath} at byte ${res.damage.position}: ${res.damage.reason}`,
-          );
-        }
-        tryFs(`truncating torn tail at byte ${res.validEnd} of`, logPath, () =>
-          fs.ftruncateSync(fd, res.validEnd),
+      if (res.damage && !unflushed) {
+        throw new GregorError(
+          'CORRUPT_LOG',
+          `${logPath} at byte ${res.damage.position}: ${res.damage.reason}`,
         );
-        report.truncatedBytes = fileSize - res.validEnd;
-        report.truncatedAt = { file: logPath, position: res.damage.position, reason: res.damage.reason };
       }
+      if (res.damage) cutHere(seg, fd, fileSize, res.validEnd, res.damage.reason, i + 1);
       const verdict = checker.finish();
       // An empty segment has nothing to index, so a missing index file there is not news.
       const missingIsFine = seg.size === 0;
@@ -177,6 +242,7 @@ export function recoverLog(
       const freshTime = seg.timeIndex.toBuffer().equals(timeFile ?? Buffer.alloc(0)) && timeFile !== null;
       if (fresh && freshTime) seg.indexesDirty = false;
       else seg.writeIndexes();
+      if (res.damage) break;
     }
   } catch (err) {
     for (const s of segments) s.close();

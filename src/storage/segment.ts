@@ -56,6 +56,8 @@ export class Segment {
   indexesDirty = true;
   /** A failed write left bytes past `size` that the next append must cut first. */
   tailDirty = false;
+  /** Recovery found this segment past the recovery point (it may not have been fsynced). */
+  unflushed = false;
   private bytesSinceIndex = 0;
   private runningMaxTs = Number.NEGATIVE_INFINITY;
   private readers = 0;

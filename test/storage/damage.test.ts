@@ -326,4 +326,31 @@ describe('FileLog damage', () => {
       ['a-0', 'd-0'],
     );
   });
+
+  test('damage in an older segment past the recovery point (crash soon after a roll): cut, later segments dropped', async (t) => {
+    const dir = await tempDir(t);
+    const files = await build(dir, 22);
+    // Without the recovery point nothing is known to be fsynced, as after a crash before any sync.
+    await fs.rm(path.join(dir, 'recovery-point'));
+    const victimFile = files[1]!;
+    const victim = (await batchPositions(victimFile))[2]!;
+    const victimBase = readBatchHeader((await fs.readFile(victimFile)).subarray(victim)).baseOffset;
+    let dropped = 0;
+    for (const f of files.slice(2)) dropped += (await fs.stat(f)).size;
+    const victimSize = (await fs.stat(victimFile)).size;
+    await flipByte(victimFile, victim + 70);
+    const log = await openFileLog(dir, OPTS);
+    beforeRemove(dir, () => log.close());
+    assert.equal(log.recovery.truncatedAt?.file, victimFile);
+    assert.equal(log.recovery.truncatedAt?.position, victim);
+    assert.equal(log.recovery.truncatedBytes, victimSize - victim + dropped);
+    assert.equal(log.endOffset, victimBase);
+    assert.equal(log.stats().segmentCount, 2);
+    assert.deepEqual(
+      (await fs.readdir(dir)).filter((f) => f.endsWith('.log')).sort(),
+      files.slice(0, 2).map((f) => path.basename(f)),
+    );
+    assert.equal((await readAll(log)).length, victimBase / 2);
+    assert.equal((await log.append(makeBatch('after', 1))).baseOffset, victimBase);
+  });
 });
