@@ -369,16 +369,17 @@ export class FileLog implements PartitionLog {
     await this.flushInternal();
   }
 
+  /** Syncs everything written so far; then reports a failed background fsync, if one happened since. */
   private async flushInternal(recordEnd = false): Promise<void> {
-    if (this.backgroundError) {
-      const err = this.backgroundError;
-      this.backgroundError = null;
-      throw err;
-    }
     for (let i = 0; this.syncing && i < 1000; i++) await this.syncing.catch(() => undefined);
     if (this.durableOffset < this.endOffset || this.unsynced.size > 0 || this.dirDirty || recordEnd) {
       this.syncing = this.runSync(false, recordEnd);
       await this.syncing;
+    }
+    if (this.backgroundError) {
+      const err = this.backgroundError;
+      this.backgroundError = null;
+      throw err;
     }
   }
 

@@ -132,7 +132,7 @@ export class MemoryLog implements PartitionLog {
     let next = offset;
     for (let i = first; i < seg.batches.length; i++) {
       const b = seg.batches[i]!;
-      if (parts.length > 0 && bytes + b.bytes.length > maxBytes) break;
+      if (parts.length > 0 && !(bytes + b.bytes.length <= maxBytes)) break;
       parts.push(b.bytes);
       bytes += b.bytes.length;
       next = b.lastOffset + 1;

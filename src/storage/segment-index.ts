@@ -11,7 +11,9 @@
  * Both gain an entry for the first batch of a segment and then once every `indexIntervalBytes`
  * of log, so a lookup lands within about one interval of its target and scans the rest.
  */
+/** Bytes per `.index` entry. */
 export const OFFSET_ENTRY_BYTES = 8;
+/** Bytes per `.timeindex` entry. */
 export const TIME_ENTRY_BYTES = 12;
 
 /** Sparse relative offset -> file position map of one segment. */

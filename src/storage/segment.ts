@@ -249,7 +249,7 @@ export class Segment {
     this.readers++;
     try {
       const first = await this.locate(offset);
-      let len = Math.min(this.size - first.position, maxBytes);
+      let len = Math.min(this.size - first.position, Number.isNaN(maxBytes) ? 0 : Math.max(maxBytes, 0));
       if (len < first.size) len = first.size;
       const buf = Buffer.allocUnsafe(len);
       const got = await this.readFully(buf, len, first.position);

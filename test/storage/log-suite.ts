@@ -78,6 +78,8 @@ export function runLogSuite(name: string, factory: LogFactory): void {
       const one = await log.read(0, 1);
       assert.equal(one.batchCount, 1);
       assert.equal(one.bytes.length, sizes[0]);
+      assert.equal((await log.read(0, Number.NaN)).batchCount, 1);
+      assert.equal((await log.read(0, -5)).batchCount, 1);
       const zero = await log.read(3, 0);
       assert.equal(zero.batchCount, 1);
       assert.equal(zero.nextOffset, 6);
