@@ -30,7 +30,10 @@ test('phi is 0 before the first heartbeat and grows with silence', () => {
 test('liveness passes through suspect before dead', () => {
   const d = new PhiAccrualDetector(opts);
   let t = 0;
-  for (let i = 0; i < 20; i++) d.heartbeat((t += 500));
+  for (let i = 0; i < 20; i++) {
+    t += 500;
+    d.heartbeat(t);
+  }
   const seen = new Set<string>();
   for (let dt = 0; dt <= 5000; dt += 10) seen.add(d.liveness(t + dt));
   assert.deepEqual([...seen], ['alive', 'suspect', 'dead']);
@@ -39,7 +42,10 @@ test('liveness passes through suspect before dead', () => {
 test('a regular 500 ms rhythm with the lan preset convicts between 1 and 3 s of silence', () => {
   const d = new PhiAccrualDetector(opts);
   let t = 0;
-  for (let i = 0; i < 200; i++) d.heartbeat((t += 500));
+  for (let i = 0; i < 200; i++) {
+    t += 500;
+    d.heartbeat(t);
+  }
   let dt = 0;
   while (d.phi(t + dt) < opts.threshold) dt += 10;
   assert.ok(dt > 1000 && dt < 3000, `conviction after ${dt} ms of silence`);
@@ -48,8 +54,14 @@ test('a regular 500 ms rhythm with the lan preset convicts between 1 and 3 s of 
 test('the sample window is bounded and adapts to a new rhythm', () => {
   const d = new PhiAccrualDetector({ ...opts, maxSampleSize: 10 });
   let t = 0;
-  for (let i = 0; i < 10; i++) d.heartbeat((t += 100));
-  for (let i = 0; i < 10; i++) d.heartbeat((t += 2000));
+  for (let i = 0; i < 10; i++) {
+    t += 100;
+    d.heartbeat(t);
+  }
+  for (let i = 0; i < 10; i++) {
+    t += 2000;
+    d.heartbeat(t);
+  }
   assert.equal(d.meanIntervalMs(), 2000);
 });
 
