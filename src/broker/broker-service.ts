@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { GregorError, isGregorError } from '../errors.js';
-import { readBatchHeader, validateBatch } from '../storage/record-batch.js';
+import { countRecords, readBatchHeader, validateBatch } from '../storage/record-batch.js';
 import type { ProducerIdAllocator } from './producer-ids.js';
 import type { TopicDefinition, TopicSpec } from './topic-definition.js';
 import type { TopicDescription, TopicManager } from './topic-manager.js';
@@ -50,7 +50,10 @@ export interface NodeInfo {
 
 export interface MetadataResult {
   nodes: NodeInfo[];
-  topics: { definition: TopicDefinition; partitions: { partition: number; owner: string; replicas: string[] }[] }[];
+  topics: {
+    definition: TopicDefinition;
+    partitions: { partition: number; owner: string; replicas: string[] }[];
+  }[];
 }
 
 export interface BrokerServiceOptions {
@@ -62,7 +65,7 @@ export interface BrokerServiceOptions {
   logger?: Logger;
   /** Called for every produced batch (metrics). */
   onProduced?: (topic: string, messages: number, bytes: number) => void;
-  onFetched?: (topic: string, bytes: number) => void;
+  onFetched?: (topic: string, bytes: number, messages: number) => void;
 }
 
 /**
@@ -132,7 +135,10 @@ export class BrokerService {
     const eph = this.o.topics.ephemeral(topic);
     if (eph) {
       if (!Number.isInteger(partition) || partition < 0 || partition >= eph.partitions) {
-        throw new GregorError('UNKNOWN_PARTITION', `topic "${topic}" has partitions 0-${eph.partitions - 1}; got ${partition}`);
+        throw new GregorError(
+          'UNKNOWN_PARTITION',
+          `topic "${topic}" has partitions 0-${eph.partitions - 1}; got ${partition}`,
+        );
       }
       const h = validateBatch(batch, this.o.maxBatchBytes);
       const delivered = eph.publish(partition, batch);
@@ -157,7 +163,8 @@ export class BrokerService {
       const total = results.reduce((n, r) => n + r.bytes.length, 0);
       const remaining = deadline - Date.now();
       if (total >= Math.max(1, opts.minBytes) || remaining <= 0 || opts.signal?.aborted || round > 1000) {
-        for (const r of results) if (r.bytes.length) this.o.onFetched?.(r.topic, r.bytes.length);
+        for (const r of results)
+          if (r.bytes.length) this.o.onFetched?.(r.topic, r.bytes.length, countRecords(r.bytes));
         return results;
       }
       const ac = new AbortController();
@@ -184,13 +191,25 @@ export class BrokerService {
   private async fetchOne(r: FetchPartitionRequest): Promise<FetchPartitionResult> {
     try {
       const p = this.o.topics.partition(r.topic, r.partition);
-      const base = { topic: r.topic, partition: r.partition, highWatermark: p.endOffset, logStartOffset: p.startOffset };
+      const base = {
+        topic: r.topic,
+        partition: r.partition,
+        highWatermark: p.endOffset,
+        logStartOffset: p.startOffset,
+      };
       if (r.offset === p.endOffset) return { ...base, bytes: Buffer.alloc(0) };
       const read = await p.read(r.offset, r.maxBytes);
       return { ...base, bytes: read.bytes };
     } catch (err) {
       const e = isGregorError(err) ? err : new GregorError('UNKNOWN', String(err), { cause: err });
-      return { topic: r.topic, partition: r.partition, error: e, highWatermark: -1, logStartOffset: -1, bytes: Buffer.alloc(0) };
+      return {
+        topic: r.topic,
+        partition: r.partition,
+        error: e,
+        highWatermark: -1,
+        logStartOffset: -1,
+        bytes: Buffer.alloc(0),
+      };
     }
   }
 

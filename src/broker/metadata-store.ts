@@ -24,17 +24,26 @@ export function createFileMetadataStore(dataDir: string): MetadataStore {
         bytes = await readFile(file);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw new GregorError('STORAGE_ERROR', `cannot read topic metadata ${file}: ${(err as Error).message}`);
+        throw new GregorError(
+          'STORAGE_ERROR',
+          `cannot read topic metadata ${file}: ${(err as Error).message}`,
+        );
       }
       let doc: unknown;
       try {
         doc = decode(bytes);
       } catch (err) {
-        throw new GregorError('CORRUPT_LOG', `topic metadata ${file} is not valid CBOR: ${(err as Error).message}`);
+        throw new GregorError(
+          'CORRUPT_LOG',
+          `topic metadata ${file} is not valid CBOR: ${(err as Error).message}`,
+        );
       }
       const d = doc as { version?: unknown; topics?: unknown };
       if (d?.version !== FORMAT_VERSION || !Array.isArray(d.topics)) {
-        throw new GregorError('CORRUPT_LOG', `topic metadata ${file} has an unknown layout (version ${String(d?.version)})`);
+        throw new GregorError(
+          'CORRUPT_LOG',
+          `topic metadata ${file} has an unknown layout (version ${String(d?.version)})`,
+        );
       }
       return d.topics as TopicDefinition[];
     },

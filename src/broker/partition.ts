@@ -32,7 +32,13 @@ export class Partition {
   ) {}
 
   /** Rebuilds producer state from the batches from `fromOffset` to the end of the log. */
-  static async open(topic: string, index: number, log: PartitionLog, fromOffset?: number, state?: ProducerState) {
+  static async open(
+    topic: string,
+    index: number,
+    log: PartitionLog,
+    fromOffset?: number,
+    state?: ProducerState,
+  ) {
     const producers = state ?? new ProducerState();
     let offset = Math.max(fromOffset ?? log.startOffset, log.startOffset);
     while (offset < log.endOffset) {

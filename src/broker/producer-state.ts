@@ -17,7 +17,9 @@ interface ProducerEntry {
 }
 
 /** What to do with an incoming batch: append it, or answer with the offsets it already has. */
-export type SequenceVerdict = { kind: 'append' } | { kind: 'duplicate'; baseOffset: number; lastOffset: number };
+export type SequenceVerdict =
+  | { kind: 'append' }
+  | { kind: 'duplicate'; baseOffset: number; lastOffset: number };
 
 /** Snapshot shape stored on disk (CBOR) so restarts need not rescan the whole log. */
 export interface ProducerStateSnapshot {
@@ -89,7 +91,10 @@ export class ProducerState {
   }
 
   snapshot(endOffset: number): ProducerStateSnapshot {
-    return { endOffset, producers: [...this.producers].map(([id, e]) => [id, { epoch: e.epoch, recent: [...e.recent] }]) };
+    return {
+      endOffset,
+      producers: [...this.producers].map(([id, e]) => [id, { epoch: e.epoch, recent: [...e.recent] }]),
+    };
   }
 
   static fromSnapshot(s: ProducerStateSnapshot): ProducerState {

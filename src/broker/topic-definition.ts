@@ -27,7 +27,10 @@ export function validateTopicName(name: unknown): string {
     );
   }
   if (name.startsWith('__')) {
-    throw new GregorError('INVALID_TOPIC', `topic name "${name}" is invalid: names starting with "__" are internal`);
+    throw new GregorError(
+      'INVALID_TOPIC',
+      `topic name "${name}" is invalid: names starting with "__" are internal`,
+    );
   }
   return name;
 }
@@ -70,7 +73,13 @@ export function buildTopicDefinition(
     name: spec.name,
     partitions: intField(spec, 'partitions', spec.partitions ?? defaults.partitions, 1, MAX_PARTITIONS),
     retentionMs: intField(spec, 'retentionMs', spec.retentionMs ?? defaults.retentionMs, -1, maxSafe),
-    retentionBytes: intField(spec, 'retentionBytes', spec.retentionBytes ?? defaults.retentionBytes, -1, maxSafe),
+    retentionBytes: intField(
+      spec,
+      'retentionBytes',
+      spec.retentionBytes ?? defaults.retentionBytes,
+      -1,
+      maxSafe,
+    ),
     durable: spec.durable ?? true,
     replicationFactor: intField(spec, 'replicationFactor', spec.replicationFactor ?? 1, 1, 16),
     createdAt: now,

@@ -6,7 +6,12 @@ import type { LogFactory } from './log-factory.js';
 import type { MetadataStore } from './metadata-store.js';
 import { Partition, unknownPartition } from './partition.js';
 import { ProducerState } from './producer-state.js';
-import { buildTopicDefinition, type TopicDefaults, type TopicDefinition, type TopicSpec } from './topic-definition.js';
+import {
+  buildTopicDefinition,
+  type TopicDefaults,
+  type TopicDefinition,
+  type TopicSpec,
+} from './topic-definition.js';
 
 export interface TopicManagerOptions {
   logs: LogFactory;
@@ -57,7 +62,11 @@ export class TopicManager {
 
   private async openTopic(definition: TopicDefinition): Promise<OpenTopic> {
     if (!definition.durable) {
-      return { definition, partitions: [], ephemeral: new EphemeralTopic(definition.name, definition.partitions) };
+      return {
+        definition,
+        partitions: [],
+        ephemeral: new EphemeralTopic(definition.name, definition.partitions),
+      };
     }
     const partitions: Partition[] = [];
     for (let p = 0; p < definition.partitions; p++) partitions.push(await this.openPartition(definition, p));
@@ -91,11 +100,15 @@ export class TopicManager {
     return this.serial(async () => {
       this.assertOpen();
       const def = buildTopicDefinition(spec, this.opts.defaults, Date.now(), internal);
-      if (this.topics.has(def.name)) throw new GregorError('TOPIC_EXISTS', `topic "${def.name}" already exists`);
+      if (this.topics.has(def.name))
+        throw new GregorError('TOPIC_EXISTS', `topic "${def.name}" already exists`);
       const open = await this.openTopic(def);
       this.topics.set(def.name, open);
       await this.persist();
-      this.opts.logger?.info({ topic: def.name, partitions: def.partitions, durable: def.durable }, 'topic created');
+      this.opts.logger?.info(
+        { topic: def.name, partitions: def.partitions, durable: def.durable },
+        'topic created',
+      );
       return def;
     });
   }
@@ -124,9 +137,16 @@ export class TopicManager {
           `topic "${name}": partitions can only grow, from ${t.definition.partitions} to a larger integer, not ${count}`,
         );
       }
-      const def = buildTopicDefinition({ ...t.definition, partitions: count }, this.opts.defaults, t.definition.createdAt, true);
+      const def = buildTopicDefinition(
+        { ...t.definition, partitions: count },
+        this.opts.defaults,
+        t.definition.createdAt,
+        true,
+      );
       if (t.ephemeral) t.ephemeral = new EphemeralTopic(name, count);
-      else for (let p = t.definition.partitions; p < count; p++) t.partitions.push(await this.openPartition(def, p));
+      else
+        for (let p = t.definition.partitions; p < count; p++)
+          t.partitions.push(await this.openPartition(def, p));
       t.definition = def;
       await this.persist();
       return def;
@@ -159,7 +179,10 @@ export class TopicManager {
   partition(topic: string, partition: number): Partition {
     const t = this.get(topic);
     if (t.ephemeral) {
-      throw new GregorError('INVALID_ARGUMENT', `topic "${topic}" is ephemeral: it has no log to read or append to`);
+      throw new GregorError(
+        'INVALID_ARGUMENT',
+        `topic "${topic}" is ephemeral: it has no log to read or append to`,
+      );
     }
     const p = t.partitions[partition];
     if (!p) throw unknownPartition(topic, partition, t.definition.partitions);
@@ -200,7 +223,9 @@ export class TopicManager {
     await this.change;
     this.closed = true;
     for (const p of this.allPartitions()) p.wakeAll();
-    await this.snapshotProducers().catch((err) => this.opts.logger?.warn({ err }, 'producer snapshot failed'));
+    await this.snapshotProducers().catch((err) =>
+      this.opts.logger?.warn({ err }, 'producer snapshot failed'),
+    );
     for (const t of this.topics.values()) {
       t.ephemeral?.close();
       await Promise.all(t.partitions.map((p) => p.close()));

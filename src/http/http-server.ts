@@ -1,13 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ERRORS, GregorError, isGregorError } from '../errors.js';
+import { type ERRORS, GregorError, isGregorError } from '../errors.js';
 
 /** What a route handler returns: a JSON body (default) or raw text with its content type. */
 export type RouteResult =
   | { status?: number; json: unknown }
   | { status?: number; text: string; contentType: string };
 
-export type RouteHandler = (req: IncomingMessage, params: Record<string, string>, body: unknown) => Promise<RouteResult> | RouteResult;
+export type RouteHandler = (
+  req: IncomingMessage,
+  params: Record<string, string>,
+  body: unknown,
+) => Promise<RouteResult> | RouteResult;
 
 interface Route {
   method: string;
@@ -96,8 +100,22 @@ export class HttpServer {
         send(res, await r.handler(req, params, body));
         return;
       }
-      if (pathMatched) send(res, errorResult(new GregorError('INVALID_ARGUMENT', `method ${req.method} is not allowed on ${url.pathname}`), 405));
-      else send(res, errorResult(new GregorError('INVALID_ARGUMENT', `no such endpoint: ${req.method} ${url.pathname}`), 404));
+      if (pathMatched)
+        send(
+          res,
+          errorResult(
+            new GregorError('INVALID_ARGUMENT', `method ${req.method} is not allowed on ${url.pathname}`),
+            405,
+          ),
+        );
+      else
+        send(
+          res,
+          errorResult(
+            new GregorError('INVALID_ARGUMENT', `no such endpoint: ${req.method} ${url.pathname}`),
+            404,
+          ),
+        );
     } catch (err) {
       send(res, errorResult(err));
     }
@@ -118,7 +136,8 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new GregorError('INVALID_ARGUMENT', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES)
+      throw new GregorError('INVALID_ARGUMENT', `request body exceeds ${MAX_BODY_BYTES} bytes`);
     chunks.push(c as Buffer);
   }
   if (size === 0) return undefined;
@@ -133,10 +152,16 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 function send(res: ServerResponse, r: RouteResult): void {
   if ('json' in r) {
     const body = `${JSON.stringify(r.json, null, 2)}\n`;
-    res.writeHead(r.status ?? 200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(r.status ?? 200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   } else {
-    res.writeHead(r.status ?? 200, { 'content-type': r.contentType, 'content-length': Buffer.byteLength(r.text) });
+    res.writeHead(r.status ?? 200, {
+      'content-type': r.contentType,
+      'content-length': Buffer.byteLength(r.text),
+    });
     res.end(r.text);
   }
 }

@@ -202,10 +202,12 @@ export class FileLog implements PartitionLog {
     this.dirDirty = false;
     this.syncLowWater = Number.POSITIVE_INFINITY;
     for (const s of segs) s.acquire();
+    const started = performance.now();
     const results = await Promise.allSettled([
       ...segs.map((s) => this.fs.fdatasync(s.fd)),
       dir ? this.fs.fsyncDir(this.dir) : Promise.resolve(),
     ]);
+    this.opts.onFsync?.((performance.now() - started) / 1000);
     const bad = results.findIndex((r) => r.status === 'rejected');
     for (const s of segs) s.release();
     this.syncing = null;

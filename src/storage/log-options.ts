@@ -11,6 +11,7 @@ export interface ResolvedLogOptions {
   maxBatchBytes: number;
   fsync: FsyncPolicy;
   now: () => number;
+  onFsync: ((seconds: number) => void) | undefined;
 }
 
 /** Default segment size: 128 MiB (Kafka uses 1 GiB; smaller segments make retention finer and recovery shorter). */
@@ -76,6 +77,7 @@ export function resolveLogOptions(opts: LogOptions = {}): ResolvedLogOptions {
     maxBatchBytes,
     fsync,
     now: opts.now ?? Date.now,
+    onFsync: opts.onFsync,
   };
 }
 

@@ -41,6 +41,8 @@ export interface LogOptions {
   fsync?: FsyncPolicy;
   /** Clock for segment age and retention; tests pass a fake one. */
   now?: () => number;
+  /** Called with the duration (seconds) of every fsync round, for the fsync latency metric. */
+  onFsync?: (seconds: number) => void;
 }
 
 export interface AppendOptions {

@@ -383,3 +383,14 @@ export function splitBatches(bytes: Buffer): Buffer[] {
   }
   return out;
 }
+
+/** Sums the record counts of back-to-back whole batches without decoding them. */
+export function countRecords(bytes: Buffer): number {
+  let n = 0;
+  let off = 0;
+  while (off + OFF_RECORD_COUNT + 4 <= bytes.length) {
+    n += bytes.readInt32BE(off + OFF_RECORD_COUNT);
+    off += bytes.readInt32BE(off + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
+  }
+  return n;
+}

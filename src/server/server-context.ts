@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+import type { BrokerService } from '../broker/broker-service.js';
+
+/** What every connection shares: the broker's service, limits, identity and observers. */
+export interface ServerContext {
+  service: BrokerService;
+  logger: Logger;
+  nodeName: string;
+  clusterName: string | null;
+  maxFrameBytes: number;
+  maxBatchBytes: number;
+  maxInFlightPerConnection: number;
+  idleTimeoutMs: number;
+  /** Called once per answered request (metrics). */
+  onRequest?: (op: string, outcome: 'ok' | 'error', seconds: number) => void;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Runs every compiled `*.test.js` under dist/test with node's test runner. Node 20's `--test`
+// takes no globs and would also run helper scripts that live beside the tests.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+function find(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return find(p);
+    return e.name.endsWith('.test.js') ? [p] : [];
+  });
+}
+
+const filter = process.argv.slice(2);
+const files = find('dist/test')
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) {
+  process.stderr.write('run-tests: no test files found under dist/test (did the build run?)\n');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
