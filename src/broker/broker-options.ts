@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { GroupDefaults } from '../groups/group.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
 import type { LogOptions } from '../storage/partition-log.js';
 import type { TopicDefaults } from './topic-definition.js';
@@ -31,4 +32,6 @@ export interface BrokerOptions {
   logger: Logger;
   /** Prometheus metrics; when given, `/metrics` serves them. */
   metrics?: BrokerMetrics;
+  /** Consumer-group timings (config `groups.*`); missing fields take DEFAULT_GROUP_DEFAULTS. */
+  groups?: Partial<GroupDefaults>;
 }

@@ -2,6 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import pino from 'pino';
+import {
+  attachGroupCoordinator,
+  createMemoryGroupStore,
+  GroupCoordinator,
+  openFileGroupStore,
+} from '../groups/index.js';
 import { HttpServer } from '../http/http-server.js';
 import { ClientServer } from '../server/client-server.js';
 import type { ServerContext } from '../server/server-context.js';
@@ -58,6 +64,8 @@ export class Broker {
   private stopping?: Promise<void>;
   port = 0;
   httpPort = 0;
+  /** The consumer-group coordinator role of this node. */
+  groups!: GroupCoordinator;
   readonly startedAt = Date.now();
 
   private constructor(
@@ -95,6 +103,18 @@ export class Broker {
       onProduced: metrics && ((topic, messages, bytes) => metrics.recordIn(topic, messages, bytes)),
       onFetched: metrics && ((topic, bytes, messages) => metrics.recordOut(topic, messages, bytes)),
     });
+    const groupStore = dataDir
+      ? await openFileGroupStore(dataDir, {
+          onRecovery: (d) => log.warn(d, 'group state: cut a torn tail'),
+        })
+      : createMemoryGroupStore();
+    const groups = new GroupCoordinator({
+      service,
+      store: groupStore,
+      defaults: o.groups,
+      logger: log.child({ component: 'groups' }),
+    });
+    attachGroupCoordinator(service, groups);
     const serverContext: ServerContext = {
       service,
       logger: log.child({ component: 'server' }),
@@ -114,9 +134,12 @@ export class Broker {
         metrics && ((_n, opened) => (opened ? metrics.connectionOpened() : metrics.connectionClosed())),
     });
     const broker = new Broker(o, topics, service, server, serverContext);
+    broker.groups = groups;
     broker.readiness.checks.storage = { ok: true };
     broker.routeHealth();
     if (metrics) {
+      metrics.setGroupLagProvider(() => groups.lagStats());
+      metrics.setGroupMembersProvider(() => groups.memberStats());
       metrics.setLogStatsProvider(() =>
         [...topics.allPartitions()].map((p) => {
           const st = p.log.stats();
@@ -171,6 +194,8 @@ export class Broker {
     this.stopping ??= (async () => {
       this.readiness.ready = false;
       clearInterval(this.retentionTimer);
+      // Parked heartbeats and group fetches answer now instead of holding up the drain.
+      await this.groups?.close();
       await this.server.close(graceMs);
       await this.http.close();
       await this.topics.close();

@@ -31,6 +31,13 @@ export function brokerOptionsFromConfig(config: GregorConfig, logger: Logger): B
     maxInFlightPerConnection: config.server.maxInFlightPerConnection,
     maxConnections: config.server.maxConnections,
     retentionCheckIntervalMs: 5 * 60 * 1000,
+    groups: {
+      sessionTimeoutMs: config.groups.sessionTimeoutMs,
+      heartbeatIntervalMs: config.groups.heartbeatIntervalMs,
+      rebalanceDelayMs: config.groups.rebalanceDelayMs,
+      ackWaitMs: config.groups.ackWaitMs,
+      maxDeliveries: config.groups.maxDeliveries,
+    },
     logger,
   };
 }

@@ -2,6 +2,8 @@ import { MAX_ID_CHARS, topicName } from './messages-admin.js';
 import { controlCodec } from './payload.js';
 import {
   arrayOf,
+  bool,
+  bytes,
   i32,
   i64,
   i64OrMinus1,
@@ -44,6 +46,12 @@ export interface JoinGroupRequest {
   mode: GroupMode;
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;
+  /** Queue mode: redeliver after this many ms without an ack; null = broker default (groups.ackWaitMs). */
+  ackWaitMs?: number | null;
+  /** Queue mode: dead-letter after this many deliveries; -1 = never; null = broker default. */
+  maxDeliveries?: number | null;
+  /** Shown by DESCRIBE_GROUPS; default "". */
+  clientId?: string;
 }
 /** JOIN_GROUP answer. */
 export interface JoinGroupResponse {
@@ -65,11 +73,17 @@ export interface SyncGroupRequest {
 export interface SyncGroupResponse {
   partitions: TopicPartitions[];
 }
-/** HEARTBEAT and LEAVE_GROUP request. */
+/**
+ * HEARTBEAT and LEAVE_GROUP request. A HEARTBEAT with `waitMs` > 0 is parked by the coordinator
+ * for up to that long and answered at once with REBALANCE_IN_PROGRESS when a rebalance starts,
+ * so members learn of one within a round trip instead of a heartbeat interval.
+ */
 export interface GroupMemberRequest {
   groupId: string;
   memberId: string;
   generation: number;
+  /** HEARTBEAT only: how long the coordinator may hold the answer, ms; default 0. */
+  waitMs?: number;
 }
 /** Answer with no fields (HEARTBEAT, LEAVE_GROUP, ACK, NACK). */
 export type EmptyResponse = Record<string, never>;
@@ -83,12 +97,18 @@ export interface CommittedOffset {
   /** Free-form client metadata; default "". */
   metadata: string;
 }
-/** COMMIT_OFFSETS request. */
+/**
+ * COMMIT_OFFSETS request. A member commits with its id and generation; an admin reset uses
+ * memberId "" and generation -1, refused with GROUP_NOT_EMPTY while members are live unless
+ * `force`. For a queue-mode group an admin commit also resets the ack ledger to the offset.
+ */
 export interface CommitOffsetsRequest {
   groupId: string;
   memberId: string;
   generation: number;
   offsets: CommittedOffset[];
+  /** Admin commits only: reset even with live members; default false. */
+  force?: boolean;
 }
 /** Per-partition outcome of a commit. */
 export interface CommitOffsetsResponse {
@@ -138,11 +158,58 @@ export interface GroupMemberInfo {
   host: string;
   partitions: TopicPartitions[];
 }
+/** Lag of one partition for one group. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Committed offset (queue mode: the ack floor); -1 = none. */
+  committed: number;
+  /** Log end offset (high watermark). */
+  endOffset: number;
+  /** Messages not yet committed / acknowledged: endOffset - max(committed, logStart). */
+  lag: number;
+  /** Queue mode: delivered and awaiting an ack; 0 otherwise. */
+  pending: number;
+}
 /** One group as described. */
 export interface GroupDescription extends GroupSummary {
   errorCode: number;
   generation: number;
   memberInfo: GroupMemberInfo[];
+  /** Lag of every partition the group subscribes to or has committed; default []. */
+  lag?: PartitionLag[];
+}
+/**
+ * GROUP_FETCH request: a member pulls messages of its group. The coordinator answers when it has
+ * at least one message or after `maxWaitMs`. Fanout mode: batches from the member's assigned
+ * partitions starting at `positions` (or the committed offset). Queue mode: due redeliveries of
+ * any partition first, then new messages of the assigned partitions; each handed-out offset
+ * must be ACKed or NACKed before the ack wait runs out.
+ */
+export interface GroupFetchRequest {
+  groupId: string;
+  memberId: string;
+  generation: number;
+  maxMessages: number;
+  maxBytes: number;
+  maxWaitMs: number;
+  /** Fanout mode: where the member is in each partition (next offset to read). */
+  positions: CommittedOffset[];
+}
+/** Records of one partition handed to a member. */
+export interface GroupFetchPartition {
+  topic: string;
+  partition: number;
+  /** Whole record batches as stored in the log. */
+  records: Buffer;
+  /** Queue mode: the offsets inside `records` to process (others must be skipped); null = all. */
+  offsets: number[] | null;
+  /** Queue mode: delivery count of each of `offsets` (1 = first delivery); null otherwise. */
+  deliveries: number[] | null;
+}
+/** GROUP_FETCH answer. */
+export interface GroupFetchResponse {
+  partitions: GroupFetchPartition[];
 }
 /** DESCRIBE_GROUPS answer. */
 export interface DescribeGroupsResponse {
@@ -157,6 +224,9 @@ const joinGroupRequest = object<JoinGroupRequest>({
   mode: optional(groupMode, 'fanout'),
   sessionTimeoutMs: u32,
   rebalanceTimeoutMs: u32,
+  ackWaitMs: optional(nullable(u32), null),
+  maxDeliveries: optional(nullable(i32), null),
+  clientId: optional(str(0, MAX_ID_CHARS), ''),
 });
 const joinGroupResponse = object<JoinGroupResponse>({
   memberId: id,
@@ -171,7 +241,12 @@ const syncGroupRequest = object<SyncGroupRequest>({
   assignments: arrayOf(object({ memberId: id, partitions: arrayOf(topicPartitions) })),
 });
 const syncGroupResponse = object<SyncGroupResponse>({ partitions: arrayOf(topicPartitions) });
-const groupMemberRequest = object<GroupMemberRequest>({ groupId, memberId: id, generation: i32 });
+const groupMemberRequest = object<GroupMemberRequest>({
+  groupId,
+  memberId: id,
+  generation: i32,
+  waitMs: optional(u32, 0),
+});
 const emptyResponse = object<EmptyResponse>({});
 const committedOffset = object<CommittedOffset>({
   topic: topicName,
@@ -184,6 +259,7 @@ const commitOffsetsRequest = object<CommitOffsetsRequest>({
   memberId: id,
   generation: i32,
   offsets: arrayOf(committedOffset),
+  force: optional(bool, false),
 });
 const commitOffsetsResponse = object<CommitOffsetsResponse>({
   partitions: arrayOf(object({ topic: topicName, partition: nonNegI32, errorCode: u16, errorMessage })),
@@ -218,6 +294,19 @@ const describeGroupsResponse = object<DescribeGroupsResponse>({
       ...groupSummary,
       errorCode: u16,
       generation: i32,
+      lag: optional(
+        arrayOf(
+          object<PartitionLag>({
+            topic: topicName,
+            partition: nonNegI32,
+            committed: i64OrMinus1,
+            endOffset: i64OrMinus1,
+            lag: i64,
+            pending: u32,
+          }),
+        ),
+        [],
+      ),
       memberInfo: arrayOf(
         object<GroupMemberInfo>({
           memberId: id,
@@ -226,6 +315,27 @@ const describeGroupsResponse = object<DescribeGroupsResponse>({
           partitions: arrayOf(topicPartitions),
         }),
       ),
+    }),
+  ),
+});
+
+const groupFetchRequest = object<GroupFetchRequest>({
+  groupId,
+  memberId: id,
+  generation: i32,
+  maxMessages: u32,
+  maxBytes: u32,
+  maxWaitMs: u32,
+  positions: arrayOf(committedOffset),
+});
+const groupFetchResponse = object<GroupFetchResponse>({
+  partitions: arrayOf(
+    object<GroupFetchPartition>({
+      topic: topicName,
+      partition: nonNegI32,
+      records: bytes,
+      offsets: nullable(arrayOf(i64)),
+      deliveries: nullable(arrayOf(u32)),
     }),
   ),
 });
@@ -248,4 +358,6 @@ export const groupCodecs = {
   listGroupsResponse: controlCodec(listGroupsResponse),
   describeGroupsRequest: controlCodec(describeGroupsRequest),
   describeGroupsResponse: controlCodec(describeGroupsResponse),
+  groupFetchRequest: controlCodec(groupFetchRequest),
+  groupFetchResponse: controlCodec(groupFetchResponse),
 };

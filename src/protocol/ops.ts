@@ -161,6 +161,13 @@ export const OPS = {
     push: null,
     responds: 'always',
   },
+  GROUP_FETCH: {
+    code: 0x040b,
+    request: g.groupFetchRequest,
+    response: g.groupFetchResponse,
+    push: null,
+    responds: 'always',
+  },
 } as const satisfies Record<string, OpSpec>;
 
 /** How an op answers (see OPS). */

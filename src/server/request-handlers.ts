@@ -1,6 +1,7 @@
 import type { OffsetSpec as ServiceOffsetSpec } from '../broker/broker-service.js';
 import type { TopicDefinition } from '../broker/topic-definition.js';
 import { ERRORS, GregorError, isGregorError } from '../errors.js';
+import { groupCoordinatorOf } from '../groups/index.js';
 import {
   MIN_PROTOCOL_VERSION,
   negotiateVersion,
@@ -286,21 +287,25 @@ const HANDLERS: { [K in RequestOp]: Handler<K> } = {
     return undefined;
   },
 
-  JOIN_GROUP: notYet,
-  SYNC_GROUP: notYet,
-  HEARTBEAT: notYet,
-  LEAVE_GROUP: notYet,
-  COMMIT_OFFSETS: notYet,
-  FETCH_OFFSETS: notYet,
-  ACK: notYet,
-  NACK: notYet,
-  LIST_GROUPS: notYet,
-  DESCRIBE_GROUPS: notYet,
+  // Consumer groups: src/groups/ does the work; see GroupCoordinator.
+  JOIN_GROUP: (b, conn, ctx) =>
+    groupCoordinatorOf(ctx.service).join(b, {
+      host: conn.socket.remoteAddress ?? '',
+      signal: conn.signal,
+    }),
+  SYNC_GROUP: async (b, _conn, ctx) => groupCoordinatorOf(ctx.service).sync(b),
+  HEARTBEAT: async (b, _conn, ctx) => groupCoordinatorOf(ctx.service).heartbeat(b),
+  LEAVE_GROUP: async (b, _conn, ctx) => groupCoordinatorOf(ctx.service).leave(b),
+  COMMIT_OFFSETS: async (b, _conn, ctx) => groupCoordinatorOf(ctx.service).commit(b),
+  FETCH_OFFSETS: async (b, _conn, ctx) => groupCoordinatorOf(ctx.service).fetchOffsets(b),
+  ACK: async (b, _conn, ctx) => groupCoordinatorOf(ctx.service).ack(b),
+  NACK: async (b, _conn, ctx) => groupCoordinatorOf(ctx.service).nack(b),
+  LIST_GROUPS: async (_b, _conn, ctx) => ({ groups: groupCoordinatorOf(ctx.service).list() }),
+  DESCRIBE_GROUPS: async (b, _conn, ctx) => ({
+    groups: groupCoordinatorOf(ctx.service).describe(b.groupIds),
+  }),
+  GROUP_FETCH: async (b, conn, ctx) => groupCoordinatorOf(ctx.service).fetch(b, conn.signal),
 };
-
-async function notYet(): Promise<never> {
-  throw new GregorError('UNKNOWN_OP', 'consumer groups are not served by this broker version yet');
-}
 
 /** Runs the handler for a decoded request. */
 export function handleRequest(

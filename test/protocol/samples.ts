@@ -106,6 +106,9 @@ export const requests: { [K in RequestOp]: RequestInput<K> } = {
     mode: 'queue',
     sessionTimeoutMs: 10_000,
     rebalanceTimeoutMs: 30_000,
+    ackWaitMs: 5000,
+    maxDeliveries: null,
+    clientId: 'worker',
   },
   SYNC_GROUP: {
     groupId: 'billing',
@@ -113,19 +116,29 @@ export const requests: { [K in RequestOp]: RequestInput<K> } = {
     generation: 4,
     assignments: [{ memberId: 'm-1', partitions: [{ topic: 'orders', partitions: [0, 2] }] }],
   },
-  HEARTBEAT: { groupId: 'billing', memberId: 'm-1', generation: 4 },
-  LEAVE_GROUP: { groupId: 'billing', memberId: 'm-1', generation: 4 },
+  HEARTBEAT: { groupId: 'billing', memberId: 'm-1', generation: 4, waitMs: 3000 },
+  LEAVE_GROUP: { groupId: 'billing', memberId: 'm-1', generation: 4, waitMs: 0 },
   COMMIT_OFFSETS: {
     groupId: 'billing',
     memberId: 'm-1',
     generation: 4,
     offsets: [{ topic: 'orders', partition: 0, offset: 17, metadata: '' }],
+    force: false,
   },
   FETCH_OFFSETS: { groupId: 'billing', partitions: null },
   ACK: { groupId: 'billing', topic: 'orders', partition: 0, offsets: [3, 4, big] },
   NACK: { groupId: 'billing', topic: 'orders', partition: 0, offsets: [5], delayMs: 1000 },
   LIST_GROUPS: {},
   DESCRIBE_GROUPS: { groupIds: ['billing'] },
+  GROUP_FETCH: {
+    groupId: 'billing',
+    memberId: 'm-1',
+    generation: 4,
+    maxMessages: 100,
+    maxBytes: 1_048_576,
+    maxWaitMs: 500,
+    positions: [{ topic: 'orders', partition: 0, offset: 17, metadata: '' }],
+  },
 };
 
 const ownership = { partition: 0, leader: 'node-a', leaderEpoch: 0, replicas: ['node-a'], isr: ['node-a'] };
@@ -257,7 +270,14 @@ export const responses: { [K in ResponseOp]: ResponseInput<K> } = {
         errorCode: 0,
         generation: 4,
         memberInfo: [{ memberId: 'm-1', clientId: 'worker', host: '127.0.0.1', partitions: assigned }],
+        lag: [{ topic: 'orders', partition: 0, committed: 17, endOffset: 20, lag: 3, pending: 1 }],
       },
+    ],
+  },
+  GROUP_FETCH: {
+    partitions: [
+      { topic: 'orders', partition: 0, records: b1, offsets: [0], deliveries: [2] },
+      { topic: 'orders', partition: 2, records: b3, offsets: null, deliveries: null },
     ],
   },
 };
