@@ -12,7 +12,8 @@ import { type CommandContext, type FlagSpec, registerCommand, UsageError } from 
 /** Default HTTP port of a node (DESIGN.md section 2). */
 const DEFAULT_HTTP_PORT = 9441;
 
-const HTTP_FLAG: FlagSpec = {
+/** The `--http HOST:PORT` flag of commands that talk to a node's HTTP port (metrics, cluster). */
+export const HTTP_FLAG: FlagSpec = {
   name: 'http',
   type: 'string',
   value: 'HOST:PORT',
