@@ -10,7 +10,11 @@
 export * from './client/index.js';
 export { ERRORS, type ErrorCode, GregorError, isGregorError } from './errors.js';
 export type {
+  GroupDescription,
+  GroupMode,
+  GroupSummary,
   MetadataResponse,
+  PartitionLag,
   PartitionState,
   TopicConfig,
   TopicDescription,

@@ -5,6 +5,8 @@ import { ClientClosedError, checkInt, InvalidOptionError } from './client-errors
 import { type ConnectOptions, type ResolvedConnectOptions, resolveConnectOptions } from './client-options.js';
 import { Cluster } from './cluster.js';
 import { Consumer, type ConsumerOptions, type SubscribeOptions } from './consumer.js';
+import { GroupAdmin } from './group-admin.js';
+import { GroupConsumer, type GroupConsumerOptions } from './group-consumer.js';
 import { partitionForKey } from './partitioner.js';
 import { Producer, type ProducerOptions } from './producer.js';
 
@@ -25,6 +27,9 @@ export interface PublishOptions {
 export class Client {
   /** Topic administration. */
   readonly admin: Admin;
+  /** Consumer-group administration (list, describe with lag, reset offsets). */
+  readonly groups: GroupAdmin;
+  private readonly groupConsumers = new Set<GroupConsumer>();
   private readonly producers = new Set<Producer>();
   private readonly consumers = new Set<Consumer>();
   private roundRobin = 0;
@@ -33,6 +38,7 @@ export class Client {
   /** @internal use `connect()` */
   constructor(private readonly cluster: Cluster) {
     this.admin = new Admin(cluster);
+    this.groups = new GroupAdmin(cluster, this.admin);
   }
 
   /** The resolved options this client runs with. */
@@ -58,6 +64,14 @@ export class Client {
       (x) => this.consumers.delete(x),
     );
     this.consumers.add(c);
+    return c;
+  }
+
+  /** A member of a consumer group (fanout: partitions shared, offsets committed; queue: per-message ack). */
+  groupConsumer(opts: GroupConsumerOptions): GroupConsumer {
+    this.assertOpen();
+    const c = new GroupConsumer(this.cluster, opts, (x) => this.groupConsumers.delete(x));
+    this.groupConsumers.add(c);
     return c;
   }
 
@@ -130,6 +144,7 @@ export class Client {
     const flushes = [...this.producers].map((p) => p.close().catch(() => undefined));
     await Promise.all(flushes);
     await Promise.all([...this.consumers].map((c) => c.close()));
+    await Promise.all([...this.groupConsumers].map((c) => c.close()));
     this.cluster.close();
   }
 

@@ -12,6 +12,13 @@ export {
 } from './client-errors.js';
 export type { ClientLogger, ConnectOptions, ReconnectOptions } from './client-options.js';
 export { Consumer, type ConsumerOptions, type StartFrom, type SubscribeOptions } from './consumer.js';
+export { GroupAdmin, type ResetResult, type ResetTarget } from './group-admin.js';
+export {
+  GroupConsumer,
+  type GroupConsumerOptions,
+  type GroupMessage,
+  NOT_BEFORE_HEADER,
+} from './group-consumer.js';
 export type { Message } from './message.js';
 export { murmur2, partitionForKey } from './partitioner.js';
 export {
