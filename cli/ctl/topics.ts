@@ -95,10 +95,10 @@ registerCommand({
     const d = await (await ctx.client()).admin.createTopic(
       {
         name,
-        partitions: (f.partitions as number | undefined) ?? 1,
-        replicationFactor: (f['replication-factor'] as number | undefined) ?? 1,
-        retentionMs: (f['retention-ms'] as number | undefined) ?? -1,
-        retentionBytes: (f['retention-bytes'] as number | undefined) ?? -1,
+        partitions: f.partitions as number | undefined,
+        replicationFactor: f['replication-factor'] as number | undefined,
+        retentionMs: f['retention-ms'] as number | undefined,
+        retentionBytes: f['retention-bytes'] as number | undefined,
         kind: f.ephemeral ? 'ephemeral' : 'durable',
       },
       { ifNotExists: f['if-not-exists'] === true },

@@ -1,6 +1,7 @@
 import { codeForWire, GregorError, isGregorError } from '../errors.js';
 import type {
   MetadataResponse,
+  NewTopicConfig,
   OffsetSpec,
   TopicConfig,
   TopicDescription,
@@ -67,12 +68,15 @@ export class Admin {
         'createTopic.kind',
         `must be 'durable' or 'ephemeral', got ${JSON.stringify(kind)}`,
       );
-    const topic: TopicConfig = {
+    // Omitted settings travel as null and take the broker's defaults.
+    const opt = (option: string, v: number | undefined, min: number) =>
+      v === undefined ? null : checkInt(option, v, min);
+    const topic: NewTopicConfig = {
       name: spec.name,
-      partitions: checkInt('createTopic.partitions', spec.partitions ?? 1, 1),
-      replicationFactor: checkInt('createTopic.replicationFactor', spec.replicationFactor ?? 1, 1),
-      retentionMs: checkInt('createTopic.retentionMs', spec.retentionMs ?? -1, -1),
-      retentionBytes: checkInt('createTopic.retentionBytes', spec.retentionBytes ?? -1, -1),
+      partitions: opt('createTopic.partitions', spec.partitions, 1),
+      replicationFactor: opt('createTopic.replicationFactor', spec.replicationFactor, 1),
+      retentionMs: opt('createTopic.retentionMs', spec.retentionMs, -1),
+      retentionBytes: opt('createTopic.retentionBytes', spec.retentionBytes, -1),
       kind,
     };
     try {

@@ -209,8 +209,21 @@ export interface TopicConfig {
 }
 
 /** CREATE_TOPIC request. */
+/**
+ * A topic to create. Fields left null take the broker's defaults (`topics.defaultPartitions`,
+ * `topics.defaultRetentionMs`, ...), as a Kafka topic created without configs does.
+ */
+export interface NewTopicConfig {
+  name: string;
+  partitions: number | null;
+  replicationFactor: number | null;
+  retentionMs: number | null;
+  retentionBytes: number | null;
+  kind: TopicKind;
+}
+
 export interface CreateTopicRequest {
-  topic: TopicConfig;
+  topic: NewTopicConfig;
   /** Answer success (with the existing config) instead of TOPIC_EXISTS; default false. */
   ifNotExists: boolean;
 }
@@ -266,8 +279,16 @@ const partitionState = object<PartitionState>({
   logStartOffset: i64,
   highWatermark: i64,
 });
+const newTopicConfig = object<NewTopicConfig>({
+  name: topicName,
+  partitions: optional(nullable(positiveI32), null),
+  replicationFactor: optional(nullable(positiveI32), null),
+  retentionMs: optional(nullable(i64OrMinus1), null),
+  retentionBytes: optional(nullable(i64OrMinus1), null),
+  kind: optional(topicKind, 'durable'),
+});
 const createTopicRequest = object<CreateTopicRequest>({
-  topic: topicConfig,
+  topic: newTopicConfig,
   ifNotExists: optional(bool, false),
 });
 const topicDescription = object<TopicDescription>({

@@ -153,7 +153,7 @@ describe('round trip of every op', () => {
     assert.throws(() => decodeRequest(res), /expected a request frame/);
   });
 
-  test('older peers may omit optional fields: defaults are filled in', () => {
+  test('older peers may omit optional fields: defaults are filled in (null = broker default)', () => {
     const frame = oneFrame(
       encodeRequest('CREATE_TOPIC', 1, { topic: { name: 't', partitions: 1 } } as never),
     );
@@ -164,9 +164,9 @@ describe('round trip of every op', () => {
       topic: {
         name: 't',
         partitions: 1,
-        replicationFactor: 1,
-        retentionMs: -1,
-        retentionBytes: -1,
+        replicationFactor: null,
+        retentionMs: null,
+        retentionBytes: null,
         kind: 'durable',
       },
       ifNotExists: false,
