@@ -13,6 +13,7 @@ import './ctl/consume.js';
 import './ctl/metrics.js';
 import { Output } from './ctl/output.js';
 import './ctl/produce.js';
+import './ctl/ring.js';
 import {
   type CommandSpec,
   commandsUnder,

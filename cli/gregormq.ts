@@ -63,9 +63,16 @@ async function main(argv: string[]): Promise<number> {
   const clusterSource: ClusterRouteSource = { state: 'starting' };
   registerClusterRoutes(broker.http, clusterSource);
   broker.setReadyCheck('cluster', false, 'starting');
-  const cluster = import('../src/broker/cluster-membership.js').then((m) =>
-    m.startClusterLayer(broker, { config, origins: loaded.origins, metrics, logger }, clusterSource),
-  );
+  const cluster = import('../src/broker/cluster-membership.js')
+    .then((m) =>
+      m.startClusterLayer(broker, { config, origins: loaded.origins, metrics, logger }, clusterSource),
+    )
+    .then(async (c) => {
+      // Partition ownership, topic gossip and cross-node pub/sub ride on the membership node.
+      const { attachClusterServices } = await import('../src/routing/attach.js');
+      await attachClusterServices(broker, c.node, { dataDir: config.node.dataDir, logger });
+      return c;
+    });
   return new Promise<number>((resolve) => {
     let stopping = false;
     cluster.catch((err) => {

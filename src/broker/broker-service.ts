@@ -56,6 +56,30 @@ export interface MetadataResult {
   }[];
 }
 
+/** A partition's serving node and replicas, by node name. */
+export interface PartitionOwnerInfo {
+  owner: string | null;
+  replicas: string[];
+}
+
+/**
+ * What cluster routing (src/routing) gives the service; absent on a single node, which then owns
+ * every partition. Topic admin goes through it so a change reaches every node.
+ */
+export interface ServiceRouter {
+  /** Throws NOT_OWNER (retriable) when this node does not serve the partition right now. */
+  assertOwner(topic: string, partition: number): void;
+  /** Every eligible node with its advertised client address. */
+  nodes(): NodeInfo[];
+  /** Owner per partition of a durable topic (index = partition). */
+  owners(def: TopicDefinition): PartitionOwnerInfo[];
+  createTopic(spec: TopicSpec): Promise<TopicDefinition>;
+  deleteTopic(name: string): Promise<void>;
+  addPartitions(name: string, count: number): Promise<TopicDefinition>;
+  /** Forwards an ephemeral batch to the other nodes with subscribers; returns how many nodes. */
+  forwardPublish?(topic: string, partition: number, batch: Buffer): number;
+}
+
 export interface BrokerServiceOptions {
   topics: TopicManager;
   producerIds: ProducerIdAllocator;
@@ -73,18 +97,35 @@ export interface BrokerServiceOptions {
  * Handlers receive plain values and return plain values or throw GregorError.
  */
 export class BrokerService {
+  private router?: ServiceRouter;
+
   constructor(private readonly o: BrokerServiceOptions) {}
+
+  /** Switches to cluster routing (or back to single-node with undefined). */
+  setRouter(router: ServiceRouter | undefined): void {
+    this.router = router;
+  }
+
+  /** Throws NOT_OWNER when cluster routing says another node serves the partition. */
+  assertOwner(topic: string, partition: number): void {
+    this.router?.assertOwner(topic, partition);
+  }
+
+  /** This node's name and client address. */
+  get node(): NodeInfo {
+    return this.o.node;
+  }
 
   get topics(): TopicManager {
     return this.o.topics;
   }
 
   createTopic(spec: TopicSpec): Promise<TopicDefinition> {
-    return this.o.topics.create(spec);
+    return this.router ? this.router.createTopic(spec) : this.o.topics.create(spec);
   }
 
   deleteTopic(name: string): Promise<void> {
-    return this.o.topics.delete(name);
+    return this.router ? this.router.deleteTopic(name) : this.o.topics.delete(name);
   }
 
   listTopics(): TopicDefinition[] {
@@ -96,23 +137,35 @@ export class BrokerService {
   }
 
   addPartitions(name: string, count: number): Promise<TopicDefinition> {
-    return this.o.topics.addPartitions(name, count);
+    return this.router ? this.router.addPartitions(name, count) : this.o.topics.addPartitions(name, count);
   }
 
-  /** Partition owners for the asked topics (all when none are named). Single node: this node owns all. */
+  /**
+   * Partition owners for the asked topics (all when none are named). Single node: this node owns
+   * all. In a cluster durable partitions are owned as routing says, while ephemeral topics are
+   * served by every node, so they name the answering node (clients publish and subscribe where
+   * they are connected, and routing forwards between nodes).
+   */
   metadata(topics?: string[]): MetadataResult {
     const defs = topics?.length ? topics.map((t) => this.o.topics.definition(t)) : this.o.topics.list();
     const me = this.o.node.name;
+    const router = this.router;
+    const nodes = router ? router.nodes() : [this.o.node];
+    if (!nodes.some((n) => n.name === me)) nodes.push(this.o.node);
     return {
-      nodes: [this.o.node],
-      topics: defs.map((definition) => ({
-        definition,
-        partitions: Array.from({ length: definition.partitions }, (_, partition) => ({
-          partition,
-          owner: me,
-          replicas: [me],
-        })),
-      })),
+      nodes,
+      topics: defs.map((definition) => {
+        const owners = router && definition.durable ? router.owners(definition) : undefined;
+        return {
+          definition,
+          partitions: Array.from({ length: definition.partitions }, (_, partition) => {
+            const o = owners?.[partition];
+            return o
+              ? { partition, owner: o.owner ?? '', replicas: o.replicas }
+              : { partition, owner: me, replicas: [me] };
+          }),
+        };
+      }),
     };
   }
 
@@ -123,7 +176,7 @@ export class BrokerService {
   private async ensureTopic(topic: string): Promise<void> {
     if (this.o.topics.has(topic) || !this.o.autoCreateTopics) return;
     try {
-      await this.o.topics.create({ name: topic });
+      await this.createTopic({ name: topic });
     } catch (err) {
       if (!(isGregorError(err) && err.code === 'TOPIC_EXISTS')) throw err;
     }
@@ -142,9 +195,11 @@ export class BrokerService {
       }
       const h = validateBatch(batch, this.o.maxBatchBytes);
       const delivered = eph.publish(partition, batch);
+      this.router?.forwardPublish?.(topic, partition, batch);
       this.o.onProduced?.(topic, h.recordCount, batch.length);
       return { baseOffset: -1, lastOffset: -1, duplicate: false, delivered };
     }
+    this.router?.assertOwner(topic, partition);
     const p = this.o.topics.partition(topic, partition);
     const r = await p.append(batch);
     if (acks === -1) await p.log.flush();
@@ -190,6 +245,7 @@ export class BrokerService {
 
   private async fetchOne(r: FetchPartitionRequest): Promise<FetchPartitionResult> {
     try {
+      this.router?.assertOwner(r.topic, r.partition);
       const p = this.o.topics.partition(r.topic, r.partition);
       const base = {
         topic: r.topic,
@@ -215,6 +271,7 @@ export class BrokerService {
 
   /** Resolves earliest / latest / first offset at or after a timestamp (latest when none is). */
   async listOffset(topic: string, partition: number, spec: OffsetSpec): Promise<number> {
+    this.router?.assertOwner(topic, partition);
     const p = this.o.topics.partition(topic, partition);
     if (spec === 'earliest') return p.startOffset;
     if (spec === 'latest') return p.endOffset;

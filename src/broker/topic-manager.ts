@@ -35,9 +35,13 @@ export interface TopicDescription {
 
 interface OpenTopic {
   definition: TopicDefinition;
-  partitions: Partition[];
+  /** Sparse in a cluster: only the partitions this node serves are open. */
+  partitions: (Partition | undefined)[];
   ephemeral?: EphemeralTopic;
 }
+
+/** Decides which partitions of durable topics this node opens (cluster routing sets it). */
+export type PartitionFilter = (topic: string, partition: number) => boolean;
 
 /**
  * The topics this node serves: their definitions (persisted through a MetadataStore) and their
@@ -49,6 +53,8 @@ export class TopicManager {
   /** Serialises metadata changes so two creates of one name cannot race. */
   private change: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Undefined = single node: every partition is open here. */
+  private filter?: PartitionFilter;
 
   private constructor(private readonly opts: TopicManagerOptions) {}
 
@@ -68,8 +74,9 @@ export class TopicManager {
         ephemeral: new EphemeralTopic(definition.name, definition.partitions),
       };
     }
-    const partitions: Partition[] = [];
-    for (let p = 0; p < definition.partitions; p++) partitions.push(await this.openPartition(definition, p));
+    const partitions: (Partition | undefined)[] = [];
+    for (let p = 0; p < definition.partitions; p++)
+      partitions.push(this.wants(definition.name, p) ? await this.openPartition(definition, p) : undefined);
     return { definition, partitions };
   }
 
@@ -121,7 +128,7 @@ export class TopicManager {
       this.topics.delete(name);
       await this.persist();
       t.ephemeral?.close();
-      await Promise.all(t.partitions.map((p) => p.close()));
+      await Promise.all(t.partitions.map((p) => p?.close()));
       await this.opts.logs.remove(name);
       this.opts.logger?.info({ topic: name }, 'topic deleted');
     });
@@ -146,7 +153,7 @@ export class TopicManager {
       if (t.ephemeral) t.ephemeral = new EphemeralTopic(name, count);
       else
         for (let p = t.definition.partitions; p < count; p++)
-          t.partitions.push(await this.openPartition(def, p));
+          t.partitions.push(this.wants(name, p) ? await this.openPartition(def, p) : undefined);
       t.definition = def;
       await this.persist();
       return def;
@@ -169,7 +176,7 @@ export class TopicManager {
     const t = this.get(name);
     const out: TopicDescription = {
       definition: t.definition,
-      partitions: t.partitions.map((p) => ({ partition: p.index, ...p.log.stats() })),
+      partitions: t.partitions.flatMap((p) => (p ? [{ partition: p.index, ...p.log.stats() }] : [])),
     };
     if (t.ephemeral) out.subscribers = t.ephemeral.subscriberCount;
     return out;
@@ -185,7 +192,11 @@ export class TopicManager {
       );
     }
     const p = t.partitions[partition];
-    if (!p) throw unknownPartition(topic, partition, t.definition.partitions);
+    if (!p) {
+      if (Number.isInteger(partition) && partition >= 0 && partition < t.definition.partitions)
+        throw new GregorError('NOT_OWNER', `${topic}/${partition} is not served by this node`);
+      throw unknownPartition(topic, partition, t.definition.partitions);
+    }
     return p;
   }
 
@@ -195,7 +206,91 @@ export class TopicManager {
 
   /** Every open partition (metrics, retention). */
   *allPartitions(): Iterable<Partition> {
-    for (const t of this.topics.values()) yield* t.partitions;
+    for (const t of this.topics.values()) for (const p of t.partitions) if (p) yield p;
+  }
+
+  /** True when `topic/partition` is open on this node. */
+  isOpen(topic: string, partition: number): boolean {
+    return this.topics.get(topic)?.partitions[partition] !== undefined;
+  }
+
+  private wants(topic: string, partition: number): boolean {
+    return this.filter ? this.filter(topic, partition) : true;
+  }
+
+  /**
+   * Sets which partitions this node serves and opens/closes logs to match. Closing keeps the data
+   * on disk (a partition that comes back reopens it). Returns the partitions opened and closed.
+   */
+  reconcile(filter: PartitionFilter): Promise<{ opened: string[]; closed: string[] }> {
+    this.filter = filter;
+    return this.serial(async () => {
+      const opened: string[] = [];
+      const closed: string[] = [];
+      if (this.closed) return { opened, closed };
+      for (const t of this.topics.values()) {
+        if (t.ephemeral) continue;
+        for (let p = 0; p < t.definition.partitions; p++) {
+          const want = filter(t.definition.name, p);
+          const cur = t.partitions[p];
+          if (want && !cur) {
+            t.partitions[p] = await this.openPartition(t.definition, p);
+            opened.push(`${t.definition.name}/${p}`);
+          } else if (!want && cur) {
+            t.partitions[p] = undefined;
+            cur.wakeAll();
+            await this.opts.logs
+              .saveProducerSnapshot(cur.topic, cur.index, cur.producers.snapshot(cur.endOffset))
+              .catch(() => undefined);
+            await cur.close();
+            closed.push(`${t.definition.name}/${p}`);
+          }
+        }
+      }
+      return { opened, closed };
+    });
+  }
+
+  /**
+   * Installs a definition decided elsewhere (cluster topic gossip): creates the topic, grows its
+   * partitions, or replaces a losing concurrent definition. Skips name validation (the creator did it).
+   */
+  applyDefinition(def: TopicDefinition): Promise<void> {
+    return this.serial(async () => {
+      if (this.closed) return;
+      const cur = this.topics.get(def.name);
+      if (cur && JSON.stringify(cur.definition) === JSON.stringify(def)) return;
+      if (cur && cur.definition.durable === def.durable && cur.definition.partitions <= def.partitions) {
+        if (cur.ephemeral) cur.ephemeral = new EphemeralTopic(def.name, def.partitions);
+        else
+          for (let p = cur.definition.partitions; p < def.partitions; p++)
+            cur.partitions.push(this.wants(def.name, p) ? await this.openPartition(def, p) : undefined);
+        cur.definition = def;
+      } else {
+        if (cur) {
+          // Another node's definition won a concurrent create: close ours, keep its files.
+          cur.ephemeral?.close();
+          await Promise.all(cur.partitions.map((p) => p?.close()));
+        }
+        this.topics.set(def.name, await this.openTopic(def));
+      }
+      await this.persist();
+      this.opts.logger?.info({ topic: def.name, partitions: def.partitions }, 'topic definition applied');
+    });
+  }
+
+  /** Removes a topic deleted elsewhere in the cluster, with its local data. */
+  applyDeletion(name: string): Promise<void> {
+    return this.serial(async () => {
+      const t = this.topics.get(name);
+      if (!t || this.closed) return;
+      this.topics.delete(name);
+      await this.persist();
+      t.ephemeral?.close();
+      await Promise.all(t.partitions.map((p) => p?.close()));
+      await this.opts.logs.remove(name);
+      this.opts.logger?.info({ topic: name }, 'topic deletion applied');
+    });
   }
 
   /** Runs retention on every partition; returns the bytes freed. */
@@ -228,7 +323,7 @@ export class TopicManager {
     );
     for (const t of this.topics.values()) {
       t.ephemeral?.close();
-      await Promise.all(t.partitions.map((p) => p.close()));
+      await Promise.all(t.partitions.map((p) => p?.close()));
     }
   }
 

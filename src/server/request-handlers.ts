@@ -44,21 +44,26 @@ export function toTopicConfig(d: TopicDefinition): TopicConfig {
 
 export function describeTopic(ctx: ServerContext, name: string): TopicDescription {
   const d = ctx.service.describeTopic(name);
-  const owner = ctx.nodeName;
-  const states = d.definition.durable
-    ? d.partitions.map((p) => ({
-        partition: p.partition,
-        logStartOffset: p.startOffset,
-        highWatermark: p.endOffset,
-      }))
-    : Array.from({ length: d.definition.partitions }, (_, partition) => ({
-        partition,
-        logStartOffset: -1,
-        highWatermark: -1,
-      }));
+  // In a cluster only the owned partitions are open here; the others show -1 offsets.
+  const local = new Map(d.partitions.map((p) => [p.partition, p]));
+  const owners = ctx.service.metadata([name]).topics[0]?.partitions ?? [];
   return {
     config: toTopicConfig(d.definition),
-    partitions: states.map((s) => ({ ...s, leader: owner, leaderEpoch: 0, replicas: [owner], isr: [owner] })),
+    partitions: Array.from({ length: d.definition.partitions }, (_, partition) => {
+      const p = local.get(partition);
+      const o = owners[partition];
+      const leader = o?.owner ?? ctx.nodeName;
+      const replicas = o?.replicas ?? [leader];
+      return {
+        partition,
+        logStartOffset: p ? p.startOffset : -1,
+        highWatermark: p ? p.endOffset : -1,
+        leader,
+        leaderEpoch: 0,
+        replicas,
+        isr: replicas,
+      };
+    }),
   };
 }
 
@@ -136,10 +141,10 @@ const HANDLERS: { [K in RequestOp]: Handler<K> } = {
     try {
       await ctx.service.createTopic({
         name: t.name,
-        partitions: t.partitions,
-        replicationFactor: t.replicationFactor,
-        retentionMs: t.retentionMs,
-        retentionBytes: t.retentionBytes,
+        partitions: t.partitions ?? undefined,
+        replicationFactor: t.replicationFactor ?? undefined,
+        retentionMs: t.retentionMs ?? undefined,
+        retentionBytes: t.retentionBytes ?? undefined,
         durable: t.kind === 'durable',
       });
     } catch (err) {
@@ -273,7 +278,12 @@ const HANDLERS: { [K in RequestOp]: Handler<K> } = {
     return body.acks === 0 ? undefined : { subscribers };
   },
 
-  async SUBSCRIBE(body, conn) {
+  async SUBSCRIBE(body, conn, ctx) {
+    if (ctx.service.topics.has(body.topic) && !ctx.service.topics.ephemeral(body.topic)) {
+      const count = ctx.service.topics.definition(body.topic).partitions;
+      for (const p of body.partitions ?? Array.from({ length: count }, (_, i) => i))
+        if (p < count) ctx.service.assertOwner(body.topic, p);
+    }
     return conn.subscribe(body);
   },
 

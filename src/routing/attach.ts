@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
+import { attachRouting, type ClusterRouting } from './cluster-router.js';
+
+/** Body of `GET /v1/cluster/ring` (what `gregorctl cluster ring` prints). */
+export interface RingBody {
+  /** Name of the node that answered. */
+  self: string;
+  /** Upper bound of replicas per node placement used (bounded loads). */
+  replicaCapacity: number;
+  /** Every member placement counted, with its load. */
+  nodes: {
+    id: string;
+    name: string;
+    client: string | null;
+    replicas: number;
+    leaders: number;
+    serving: number;
+  }[];
+  /** Every durable partition. */
+  partitions: {
+    topic: string;
+    partition: number;
+    /** Ring replicas by node name, preferred leader first. */
+    replicas: string[];
+    preferredLeader: string | null;
+    /** Node serving it now (differs from the preferred leader while `sticky`). */
+    owner: string | null;
+    /** True while the data stays on a node the ring no longer picks (RF=1, no replication yet). */
+    sticky: boolean;
+  }[];
+}
+
+/** Builds the ring body from a routing view. */
+export function ringBody(routing: ClusterRouting, selfName: string): RingBody {
+  const v = routing.view();
+  const serving = new Map<string, number>();
+  for (const o of v.owners.values()) if (o.owner) serving.set(o.owner, (serving.get(o.owner) ?? 0) + 1);
+  return {
+    self: selfName,
+    replicaCapacity: v.placement.replicaCapacity,
+    nodes: v.members.map((m) => ({
+      id: m.id,
+      name: m.name,
+      client: m.client ?? null,
+      replicas: v.placement.loads.get(m.id)?.replicas ?? 0,
+      leaders: v.placement.loads.get(m.id)?.leaders ?? 0,
+      serving: serving.get(m.id) ?? 0,
+    })),
+    partitions: v.placement.partitions.map((a) => {
+      const o = v.owners.get(`${a.topic}/${a.partition}`);
+      return {
+        topic: a.topic,
+        partition: a.partition,
+        replicas: a.replicas.map(routing.nameOf),
+        preferredLeader: a.replicas[0] ? routing.nameOf(a.replicas[0]) : null,
+        owner: o?.owner ? routing.nameOf(o.owner) : null,
+        sticky: o?.sticky ?? false,
+      };
+    }),
+  };
+}
+
+/** Options of attachClusterServices. */
+export interface ClusterServicesOptions {
+  dataDir: string | null;
+  logger?: Logger;
+  /** See RoutingOptions.deadGraceMs. */
+  deadGraceMs?: number;
+}
+
+/** What attachClusterServices started. */
+export interface ClusterServices {
+  routing: ClusterRouting;
+  stop(): Promise<void>;
+}
+
+/**
+ * The broker binary's one call after the membership node is up: routing (topic gossip, placement,
+ * ownership) and the `/v1/cluster/ring` route.
+ */
+export async function attachClusterServices(
+  broker: Broker,
+  node: ClusterNode,
+  o: ClusterServicesOptions,
+): Promise<ClusterServices> {
+  const routing = await attachRouting(broker, node, {
+    dataDir: o.dataDir,
+    ...(o.logger ? { logger: o.logger } : {}),
+    ...(o.deadGraceMs === undefined ? {} : { deadGraceMs: o.deadGraceMs }),
+  });
+  broker.http.route('GET', '/v1/cluster/ring', () => ({ json: ringBody(routing, broker.options.nodeName) }));
+  return {
+    routing,
+    async stop() {
+      routing.stop();
+    },
+  };
+}
