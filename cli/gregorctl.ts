@@ -10,6 +10,7 @@ import { type Client, connect, isGregorError } from '../src/index.js';
 import { formatFlags, parseArgs } from './ctl/args.js';
 import './ctl/cluster.js';
 import './ctl/consume.js';
+import './ctl/groups.js';
 import './ctl/metrics.js';
 import { Output } from './ctl/output.js';
 import './ctl/produce.js';

@@ -69,6 +69,17 @@ registerCommand({
       value: 'subscribe|fetch',
       description: 'server push (default) or long-poll fetch',
     },
+    {
+      name: 'group',
+      type: 'string',
+      value: 'G',
+      description: 'join consumer group G: resume from its commits, commit as it goes (--from is ignored)',
+    },
+    {
+      name: 'queue',
+      type: 'boolean',
+      description: 'with --group: queue mode, ack each message once printed',
+    },
   ],
   details:
     'With --json each message is one line:\n' +
@@ -88,12 +99,22 @@ registerCommand({
     const count = ctx.flags.count as number | undefined;
     const partition = ctx.flags.partition as number | undefined;
     const client = await ctx.client();
-    const consumer = client.consumer({
-      topic,
-      from,
-      mode,
-      ...(partition === undefined ? {} : { partitions: [partition] }),
-    });
+    const group = ctx.flags.group as string | undefined;
+    const queue = ctx.flags.queue === true;
+    if (queue && !group) throw new UsageError('--queue needs --group', 'consume');
+    if (group && partition !== undefined)
+      throw new UsageError(
+        '--partition cannot be combined with --group (the group assigns partitions)',
+        'consume',
+      );
+    const consumer = group
+      ? client.groupConsumer({ group, topics: [topic], mode: queue ? 'queue' : 'fanout' })
+      : client.consumer({
+          topic,
+          from,
+          mode,
+          ...(partition === undefined ? {} : { partitions: [partition] }),
+        });
     const stop = () => void consumer.close();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
@@ -117,6 +138,8 @@ registerCommand({
           );
           if (w) await w;
         }
+        // Queue mode: acked (durably) once printed; fanout groups commit on close.
+        if (queue && 'ack' in m) await m.ack();
         progress.update(n);
         if ((count !== undefined && n >= count) || ctx.out.closed) break;
       }

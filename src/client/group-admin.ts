@@ -39,6 +39,14 @@ export class GroupAdmin {
     return d;
   }
 
+  /** Committed offsets of the group (queue mode: the ack floor), sorted by topic and partition. */
+  async fetchCommitted(group: string): Promise<ResetResult[]> {
+    const r = await this.cluster.any().request('FETCH_OFFSETS', { groupId: group, partitions: null });
+    return r.offsets
+      .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }))
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
   /** Lag per partition: messages not yet committed (fanout) or acknowledged (queue). */
   async lag(group: string): Promise<PartitionLag[]> {
     return (await this.describe(group)).lag ?? [];

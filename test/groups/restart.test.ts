@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { GroupMessage } from '../../src/client/group-consumer.js';
+import { client, produce, waitFor } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../../cli/gregormq.js', import.meta.url));
+
+/** Starts the broker binary on `dataDir` and resolves with its client port once it logs "listening". */
+async function startBrokerProcess(dataDir: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(
+    process.execPath,
+    [BIN, '--data-dir', dataDir, '--port', '0', '--http-port', '0', '--preset', 'local'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GREGOR_GROUPS_ACK_WAIT_MS: '60000' } },
+  );
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        try {
+          const j = JSON.parse(line) as { msg?: string; port?: number };
+          if (j.msg === 'listening' && j.port) resolve(j.port);
+        } catch {
+          // Not a JSON line (yet).
+        }
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`broker exited with ${code} before listening: ${err}${out}`)));
+  });
+  return { proc, port };
+}
+
+function kill9(proc: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    proc.kill('SIGKILL');
+  });
+}
+
+test('broker kill -9 and restart loses no commit and no ack', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gregor-groups-restart-'));
+  const procs: ChildProcess[] = [];
+  t.after(async () => {
+    for (const p of procs) await kill9(p);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const first = await startBrokerProcess(dataDir);
+  procs.push(first.proc);
+  const c1 = await client(t, first.port);
+  await c1.admin.createTopic({ name: 'ledger', partitions: 2 });
+  const sent = await produce(c1, 'ledger', 50);
+
+  // Fanout group: process 30, commit (durable once it resolves).
+  const fan = c1.groupConsumer({ group: 'fan', topics: ['ledger'], heartbeatIntervalMs: 200 });
+  const fanSeen: string[] = [];
+  for await (const m of fan) {
+    fanSeen.push(m.value!.toString());
+    if (fanSeen.length === 30) break; // break closes: commits what was processed, then leaves
+  }
+  const committed = await c1.groups.fetchCommitted('fan');
+
+  // Queue group: ack 20 of the messages handed out, leave the rest unacked.
+  const q = c1.groupConsumer({ group: 'q', topics: ['ledger'], mode: 'queue', heartbeatIntervalMs: 200 });
+  const ackedValues: string[] = [];
+  const unacked: GroupMessage[] = [];
+  for await (const m of q) {
+    if (ackedValues.length < 20) {
+      await m.ack();
+      ackedValues.push(m.value!.toString());
+    } else unacked.push(m);
+    if (ackedValues.length + unacked.length === 25) break;
+  }
+  await kill9(first.proc);
+
+  const second = await startBrokerProcess(dataDir);
+  procs.push(second.proc);
+  const c2 = await client(t, second.port);
+  assert.deepEqual(await c2.groups.fetchCommitted('fan'), committed, 'fanout commits survive');
+  const fan2 = c2.groupConsumer({ group: 'fan', topics: ['ledger'], heartbeatIntervalMs: 200 });
+  t.after(() => fan2.close());
+  const rest: string[] = [];
+  for await (const m of fan2) {
+    rest.push(m.value!.toString());
+    if (rest.length === 20) break;
+  }
+  assert.deepEqual([...fanSeen, ...rest].sort(), [...sent].sort(), 'resumed exactly after the commits');
+
+  const q2 = c2.groupConsumer({ group: 'q', topics: ['ledger'], mode: 'queue', heartbeatIntervalMs: 200 });
+  t.after(() => q2.close());
+  const after: string[] = [];
+  void (async () => {
+    for await (const m of q2) {
+      after.push(m.value!.toString());
+      await m.ack();
+    }
+  })().catch(() => undefined);
+  await waitFor('the 30 unacked messages', () => after.length >= 30, 15_000);
+  assert.equal(after.length, 30);
+  const acked = new Set(ackedValues);
+  assert.ok(
+    after.every((v) => !acked.has(v)),
+    'nothing acked comes back',
+  );
+  assert.deepEqual([...after, ...ackedValues].sort(), [...sent].sort(), 'nothing unacked is lost');
+});
