@@ -224,6 +224,26 @@ export interface BrokerCluster {
   stop(): Promise<void>;
 }
 
+/** libp2p's listen errors are a page long; name the config key instead. */
+function explainStartError(err: unknown, config: GregorConfig): Error {
+  const text = String((err as Error)?.message ?? err);
+  if (/EADDRINUSE/.test(text)) {
+    return new GregorError(
+      'INVALID_CONFIG',
+      `cluster.port ${config.cluster.port} on ${config.cluster.host} is already in use (--cluster-port; 0 picks a free port)`,
+      { cause: err },
+    );
+  }
+  if (/EADDRNOTAVAIL/.test(text)) {
+    return new GregorError(
+      'INVALID_CONFIG',
+      `cluster.host ${config.cluster.host} is not an address of this machine (--cluster-host)`,
+      { cause: err },
+    );
+  }
+  return err instanceof Error ? err : new Error(text);
+}
+
 function boundPort(addrs: string[]): number | undefined {
   for (const a of addrs) {
     const p = /\/tcp\/(\d+)/.exec(a)?.[1];
@@ -255,8 +275,9 @@ export async function startBrokerCluster(broker: Broker, o: BrokerClusterOptions
   try {
     node = await startClusterNode({ ...opts, log });
   } catch (err) {
-    broker.setReadyCheck(CLUSTER_READY_CHECK, false, `failed: ${(err as Error).message}`);
-    throw err;
+    const e = explainStartError(err, o.config);
+    broker.setReadyCheck(CLUSTER_READY_CHECK, false, `failed: ${e.message}`);
+    throw e;
   }
   const clusterPort = boundPort(node.listenAddresses());
   log.info(
