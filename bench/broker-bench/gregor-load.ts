@@ -1,0 +1,96 @@
+import { connect, type RecordMetadata } from '../../src/index.js';
+import type { LoadSpec } from './procs.js';
+import { LatencyRecorder, type LoadResult, paced, stampedPayload, throughput } from './stats.js';
+
+/** Sends in chunks this big; the chunk's promises are awaited only when too many chunks are open. */
+const CHUNK = 2000;
+const OPEN_CHUNKS = 64;
+
+/**
+ * Load against GregorMQ through its own SDK: what a user of `connect()` gets, one producer with
+ * default batching (linger 5 ms, 64 KiB batches, idempotent, acks 1).
+ */
+export async function gregorLoad(spec: LoadSpec): Promise<LoadResult> {
+  const client = await connect({ brokers: `127.0.0.1:${spec.port}` });
+  try {
+    if (spec.scenario === 'produce') return await produce(client, spec);
+    if (spec.scenario === 'consume') return await consume(client, spec);
+    return await latency(client, spec);
+  } finally {
+    await client.close();
+  }
+}
+
+type Client = Awaited<ReturnType<typeof connect>>;
+
+async function produceFor(
+  client: Client,
+  spec: LoadSpec,
+  durationMs: number,
+): Promise<{ acked: number; seconds: number }> {
+  const producer = client.producer({ acks: 1 });
+  const value = Buffer.alloc(spec.size, 0x62);
+  const open: Promise<RecordMetadata[]>[] = [];
+  let acked = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < durationMs) {
+    const chunk: Promise<RecordMetadata>[] = new Array(CHUNK);
+    for (let i = 0; i < CHUNK; i++) chunk[i] = producer.send({ topic: spec.target, value });
+    open.push(Promise.all(chunk));
+    if (open.length >= OPEN_CHUNKS) acked += (await open.shift()!).length;
+    else await new Promise<void>((r) => setImmediate(r));
+  }
+  for (const c of open) acked += (await c).length;
+  const seconds = (performance.now() - t0) / 1000;
+  await producer.close();
+  return { acked, seconds };
+}
+
+async function produce(client: Client, spec: LoadSpec): Promise<LoadResult> {
+  await client.admin.createTopic({ name: spec.target, partitions: 1 }).catch(() => undefined);
+  await produceFor(client, spec, 1000); // warm-up: JIT, connection, producer id
+  const { acked, seconds } = await produceFor(client, spec, spec.durationMs);
+  return throughput(acked, spec.size, seconds);
+}
+
+async function consume(client: Client, spec: LoadSpec): Promise<LoadResult> {
+  const want = spec.count ?? 0;
+  // Warm-up: a short read of the same topic.
+  let n = 0;
+  for await (const _ of client.consumer({ topic: spec.target, from: 'earliest' })) if (++n >= 50_000) break;
+  n = 0;
+  const t0 = performance.now();
+  for await (const _ of client.consumer({ topic: spec.target, from: 'earliest' })) if (++n >= want) break;
+  return throughput(n, spec.size, (performance.now() - t0) / 1000);
+}
+
+async function latency(client: Client, spec: LoadSpec): Promise<LoadResult> {
+  const rate = spec.rate ?? 1000;
+  await client.admin.createTopic({ name: spec.target, partitions: 1 }).catch(() => undefined);
+  // linger 0: a latency-minded producer sends at once (the broker's batching still applies).
+  const producer = client.producer({ acks: 1, lingerMs: 0 });
+  const consumer = client.consumer({ topic: spec.target, from: 'latest' });
+  await consumer.ready();
+  const warmupMs = 1000;
+  const rec = new LatencyRecorder(performance.now() + warmupMs);
+  let sent = 0;
+  let sendingDone = false;
+  const reading = (async () => {
+    for await (const m of consumer) {
+      rec.record(m.value!);
+      if (rec.received >= sent && sendingDone) break;
+    }
+  })();
+  const t0 = performance.now();
+  sent = await paced(rate, spec.durationMs + warmupMs, (slot) => {
+    producer.send({ topic: spec.target, value: stampedPayload(spec.size, slot) }).catch(() => undefined);
+  });
+  const seconds = (performance.now() - t0 - warmupMs) / 1000;
+  sendingDone = true;
+  await producer.flush();
+  const deadline = Date.now() + 5000;
+  while (rec.received < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await consumer.close();
+  await reading.catch(() => undefined);
+  return rec.result(sent, seconds, spec.size);
+}
