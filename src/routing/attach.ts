@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import { PubSubForwarder } from '../interbroker/pubsub-forwarder.js';
 import { attachRouting, type ClusterRouting } from './cluster-router.js';
 
 /** Body of `GET /v1/cluster/ring` (what `gregorctl cluster ring` prints). */
@@ -73,12 +74,13 @@ export interface ClusterServicesOptions {
 /** What attachClusterServices started. */
 export interface ClusterServices {
   routing: ClusterRouting;
+  pubsub: PubSubForwarder;
   stop(): Promise<void>;
 }
 
 /**
  * The broker binary's one call after the membership node is up: routing (topic gossip, placement,
- * ownership) and the `/v1/cluster/ring` route.
+ * ownership), cross-node ephemeral pub/sub over the interbroker channel, and `/v1/cluster/ring`.
  */
 export async function attachClusterServices(
   broker: Broker,
@@ -90,11 +92,16 @@ export async function attachClusterServices(
     ...(o.logger ? { logger: o.logger } : {}),
     ...(o.deadGraceMs === undefined ? {} : { deadGraceMs: o.deadGraceMs }),
   });
+  const pubsub = await PubSubForwarder.start({ node, topics: broker.topics, host: broker.options.host });
+  routing.forwardPublish = (topic, partition, batch) => pubsub.forward(topic, partition, batch);
   broker.http.route('GET', '/v1/cluster/ring', () => ({ json: ringBody(routing, broker.options.nodeName) }));
+  o.logger?.info({ interbrokerPort: pubsub.port }, 'cluster routing attached');
   return {
     routing,
+    pubsub,
     async stop() {
       routing.stop();
+      await pubsub.stop();
     },
   };
 }
