@@ -1,0 +1,161 @@
+/**
+ * Cross-node ephemeral pub/sub: two gregormq processes (127.0.0.1, mDNS off, one seed), a
+ * publisher connected to node A and a subscriber connected to node B (this process), so every
+ * message crosses the interbroker channel.
+ *
+ *   node dist/bench/pubsub-bench.js            (GREGOR_BENCH_MESSAGES, default 500000)
+ *
+ * Case 1 "throughput size=100B": a batching producer sends as fast as it can; msgs/s counted at
+ * the subscriber. Case 2 "paced rate=10000/s size=100B": one PUBLISH per message (acks 0) paced
+ * at 10k msgs/s; latency from send to delivery (one clock, one process) at p50/p99/p99.9.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { connect } from '../src/index.js';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'gregormq.js');
+const MESSAGES = Number(process.env.GREGOR_BENCH_MESSAGES ?? 500_000);
+
+interface Proc {
+  proc: ChildProcess;
+  port: number;
+  clusterPort: number;
+  dir: string;
+}
+
+async function startBroker(name: string, seeds: string[]): Promise<Proc> {
+  const dir = await mkdtemp(join(tmpdir(), 'gregor-pubsub-bench-'));
+  const args = [BIN, '--data-dir', dir, '--node-name', name, '--preset', 'local', '--host', '127.0.0.1'];
+  args.push(
+    '--port',
+    '0',
+    '--http-port',
+    '0',
+    '--cluster-port',
+    '0',
+    '--no-mdns',
+    '--cluster-host',
+    '127.0.0.1',
+  );
+  if (seeds.length) args.push('--seeds', seeds.join(','));
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p: Proc = { proc, port: 0, clusterPort: 0, dir };
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${name} did not attach routing in 30 s`)), 30_000);
+    createInterface({ input: proc.stdout! }).on('line', (l) => {
+      let j: { msg?: string; port?: number; clusterPort?: number };
+      try {
+        j = JSON.parse(l);
+      } catch {
+        return;
+      }
+      if (j.msg === 'listening') p.port = j.port!;
+      if (j.msg === 'cluster listening') p.clusterPort = j.clusterPort!;
+      if (j.msg === 'cluster routing attached') {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  return p;
+}
+
+function pct(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const a = await startBroker('bench-a', []);
+  const b = await startBroker('bench-b', [`127.0.0.1:${a.clusterPort}`]);
+  // GREGOR_BENCH_SAME_NODE=1: publisher on B too, the no-forwarding baseline under the same load.
+  const same = process.env.GREGOR_BENCH_SAME_NODE === '1';
+  const pub = await connect({ brokers: [`127.0.0.1:${same ? b.port : a.port}`] });
+  const sub = await connect({ brokers: [`127.0.0.1:${b.port}`] });
+  try {
+    await pub.admin.createTopic({ name: 'bench', partitions: 1, kind: 'ephemeral' });
+    const consumer = sub.subscribe('bench', { maxMessages: 1_000_000, maxBytes: 256 * 1024 * 1024 });
+    await consumer.ready();
+    let received = 0;
+    const lat: number[] = [];
+    let measuring = false;
+    let onCount: (() => void) | undefined;
+    void (async () => {
+      for await (const m of consumer) {
+        received++;
+        if (measuring) lat.push(performance.now() - m.value!.readDoubleLE(0));
+        onCount?.();
+      }
+    })();
+    // Interest spreads by gossip: publish probes until one arrives.
+    const probeEnd = Date.now() + 20_000;
+    while (received === 0 && Date.now() < probeEnd) {
+      await pub.publish('bench', Buffer.alloc(100));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (received === 0) throw new Error('no probe crossed to node B in 20 s');
+
+    // Case 1: throughput.
+    const producer = pub.producer({ acks: 0, lingerMs: 2 });
+    const value = Buffer.alloc(100, 0x61);
+    const base = received;
+    const t0 = performance.now();
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < MESSAGES; i++) {
+      sends.push(producer.send({ topic: 'bench', value }));
+      if (sends.length >= 5000) await Promise.all(sends.splice(0));
+    }
+    await Promise.all(sends);
+    await producer.flush();
+    const deadline = Date.now() + 30_000;
+    while (received - base < MESSAGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const secs = (performance.now() - t0) / 1000;
+    const got = received - base;
+    process.stdout.write(
+      `nodes=2 ${same ? 'same-node ' : ''}case=throughput size=100B: ${Math.round(got / secs).toLocaleString('en-US')} msgs/s received ` +
+        `(${got}/${MESSAGES} delivered, ${((got * 100) / 1e6 / secs).toFixed(1)} MB/s)\n`,
+    );
+    await producer.close();
+
+    // Case 2: paced 10k msgs/s latency.
+    const rate = 10_000;
+    const seconds = 5;
+    measuring = true;
+    const start = performance.now();
+    for (let i = 0; i < rate * seconds; i++) {
+      const due = start + (i * 1000) / rate;
+      while (performance.now() < due - 1) await new Promise((r) => setImmediate(r));
+      const v = Buffer.alloc(100);
+      v.writeDoubleLE(performance.now(), 0);
+      await pub.publish('bench', v, { acks: 0 });
+    }
+    const end = Date.now() + 10_000;
+    while (lat.length < rate * seconds && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    lat.sort((x, y) => x - y);
+    process.stdout.write(
+      `nodes=2 ${same ? 'same-node ' : ''}case=paced rate=${rate}/s size=100B: delivered ${lat.length}/${rate * seconds}, ` +
+        `p50 ${pct(lat, 0.5).toFixed(2)} ms, p99 ${pct(lat, 0.99).toFixed(2)} ms, p99.9 ${pct(lat, 0.999).toFixed(2)} ms\n`,
+    );
+    await consumer.close();
+  } finally {
+    await pub.close();
+    await sub.close();
+    for (const p of [a, b]) p.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const p of [a, b]) {
+      p.proc.kill('SIGKILL');
+      await rm(p.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`pubsub-bench: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);
