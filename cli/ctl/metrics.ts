@@ -249,7 +249,9 @@ export async function scrapeMetrics(http: string): Promise<Scrape> {
     res = await fetch(url, { signal: AbortSignal.timeout(5000) });
     text = await res.text();
   } catch (err) {
-    const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    // fetch says only "fetch failed"; the cause has the errno (ECONNREFUSED) or the reason (bad port).
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (err as Error).message;
     throw new GregorError('CONNECTION_CLOSED', `${url}: ${why}`);
   }
   const atMs = performance.now();
