@@ -34,7 +34,7 @@ export class GroupAdmin {
   async describe(group: string): Promise<GroupDescription> {
     const r = await this.cluster.any().request('DESCRIBE_GROUPS', { groupIds: [group] });
     const d = r.groups[0];
-    if (!d || d.errorCode !== 0)
+    if (d?.errorCode !== 0)
       throw new GregorError('UNKNOWN_GROUP', `consumer group "${group}" does not exist`);
     return d;
   }

@@ -241,7 +241,7 @@ export class GroupConsumer implements AsyncIterableIterator<GroupMessage> {
   }
 
   private async heartbeatLoop(conn: Connection, generation: number): Promise<void> {
-    for (let i = 0; !this.closed && !this.rejoin && this.generation === generation; i++) {
+    while (!this.closed && !this.rejoin && this.generation === generation) {
       try {
         await conn.request(
           'HEARTBEAT',
@@ -411,14 +411,15 @@ export class GroupConsumer implements AsyncIterableIterator<GroupMessage> {
     if (this.closed) return;
     const conn = this.conn;
     try {
-      if (conn && this.memberId !== null) {
+      // A dead broker must not hold up close for reconnect attempts: skip what cannot be sent.
+      if (conn?.connected && this.memberId !== null) {
         if (this.mode === 'fanout') await this.commit().catch(() => undefined);
         await conn
-          .request('LEAVE_GROUP', {
-            groupId: this.opts.group,
-            memberId: this.memberId,
-            generation: this.generation,
-          })
+          .request(
+            'LEAVE_GROUP',
+            { groupId: this.opts.group, memberId: this.memberId, generation: this.generation },
+            { timeoutMs: 5000 },
+          )
           .catch(() => undefined);
       }
     } finally {

@@ -579,7 +579,9 @@ export class GroupCoordinator {
     const sg = this.o.store.state.get(groupId);
     const keys = new Set<string>(sg?.offsets.keys() ?? []);
     for (const k of sg?.ledgers.keys() ?? []) keys.add(k);
-    for (const t of g?.topics() ?? []) {
+    const topics = new Set(g?.topics() ?? []);
+    for (const k of keys) topics.add(splitTpKey(k).topic);
+    for (const t of topics) {
       try {
         const d = this.topics.definition(t);
         if (d.durable) for (let p = 0; p < d.partitions; p++) keys.add(tpKey(t, p));

@@ -141,7 +141,8 @@ export class Group {
     const fresh = this.state !== 'preparing-rebalance';
     this.state = 'preparing-rebalance';
     for (const m of this.members.values()) {
-      m.joined = false;
+      // A member whose JOIN is still held is already part of this round.
+      m.joined = m.joinWaiter !== undefined;
       if (m.heartbeat) {
         clearTimeout(m.heartbeat.timer);
         m.heartbeat.waiter.reject(

@@ -3,11 +3,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { GroupMessage } from '../../src/client/group-consumer.js';
 import { client, produce, waitFor } from './helpers.js';
 
+/** Everything the broker processes wrote to stderr: a failure shows why a broker died. */
+let brokerStderr = '';
 const BIN = fileURLToPath(new URL('../../cli/gregormq.js', import.meta.url));
 
 /** Starts the broker binary on `dataDir` and resolves with its client port once it logs "listening". */
@@ -21,6 +23,7 @@ async function startBrokerProcess(dataDir: string): Promise<{ proc: ChildProcess
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
+    brokerStderr += d.toString();
   });
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.on('data', (d: Buffer) => {
@@ -48,6 +51,15 @@ function kill9(proc: ChildProcess): Promise<void> {
 }
 
 test('broker kill -9 and restart loses no commit and no ack', async (t) => {
+  try {
+    await killAndRestart(t);
+  } catch (err) {
+    if (brokerStderr) (err as Error).message += `\nbroker stderr:\n${brokerStderr.slice(-2000)}`;
+    throw err;
+  }
+});
+
+async function killAndRestart(t: TestContext): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gregor-groups-restart-'));
   const procs: ChildProcess[] = [];
   t.after(async () => {
@@ -112,4 +124,4 @@ test('broker kill -9 and restart loses no commit and no ack', async (t) => {
     'nothing acked comes back',
   );
   assert.deepEqual([...after, ...ackedValues].sort(), [...sent].sort(), 'nothing unacked is lost');
-});
+}
