@@ -104,7 +104,6 @@ export async function attachRouting(
       }
     }
   };
-  watchOpen();
 
   const recompute = () => {
     if (stopped) return;
@@ -145,6 +144,8 @@ export async function attachRouting(
     ...(o.agreementTimeoutMs === undefined ? {} : { agreementTimeoutMs: o.agreementTimeoutMs }),
     ...(log ? { logger: log } : {}),
   });
+  // Only now: watchOpen may schedule a recompute, which needs `schedule` and `catalog`.
+  watchOpen();
   const unsub = [
     catalog.onChange(schedule),
     trackDeaths(node, deadSince, schedule),
