@@ -369,6 +369,9 @@ export function createMetrics(options: CreateMetricsOptions = {}): BrokerMetrics
       async () => {
         if (!logProvider) return;
         for (const s of await logProvider()) {
+          // Every topic's in/out counters exist from here on at 0: a series born at its first
+          // increment would hide that increment from rate() (Prometheus needs two samples).
+          topicChildren(s.topic);
           const labels = { topic: s.topic, partition: String(s.partition) };
           m.logSize.set(labels, s.sizeBytes);
           m.logSegments.set(labels, s.segments);
@@ -433,6 +436,8 @@ export function createMetrics(options: CreateMetricsOptions = {}): BrokerMetrics
         bytesIn: m.bytesIn.labels(topic),
         bytesOut: m.bytesOut.labels(topic),
       };
+      // labels() alone exports nothing; inc(0) makes the series exist at 0.
+      for (const counter of Object.values(c)) counter.inc(0);
       topicCounters.set(topic, c);
     }
     return c;

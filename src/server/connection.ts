@@ -180,7 +180,9 @@ export class ClientConnection {
 
   private sink(subscriptionId: number): DeliverySink {
     return {
-      push: (partition, records) => {
+      push: (partition, records, count) => {
+        // Subscriptions bypass BrokerService.fetch, so their deliveries are counted here.
+        this.ctx.onDelivered?.(this.subTopic.get(subscriptionId) ?? '', records.length, count);
         const hw = this.ctx.service.topics.ephemeral(this.subTopic.get(subscriptionId) ?? '')
           ? -1
           : this.highWatermark(subscriptionId, partition);

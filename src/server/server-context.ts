@@ -13,4 +13,6 @@ export interface ServerContext {
   idleTimeoutMs: number;
   /** Called once per answered request (metrics). */
   onRequest?: (op: string, outcome: 'ok' | 'error', seconds: number) => void;
+  /** Called once per DELIVERY pushed to a subscriber: bytes and messages out of a topic (metrics). */
+  onDelivered?: (topic: string, bytes: number, messages: number) => void;
 }
