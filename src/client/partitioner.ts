@@ -9,7 +9,11 @@ export function murmur2(data: Uint8Array): number {
   let h = (0x9747b28c ^ len) | 0;
   const tail = len & ~3;
   for (let i = 0; i < tail; i += 4) {
-    let k = (data[i]! & 0xff) | ((data[i + 1]! & 0xff) << 8) | ((data[i + 2]! & 0xff) << 16) | ((data[i + 3]! & 0xff) << 24);
+    let k =
+      (data[i]! & 0xff) |
+      ((data[i + 1]! & 0xff) << 8) |
+      ((data[i + 2]! & 0xff) << 16) |
+      ((data[i + 3]! & 0xff) << 24);
     k = Math.imul(k, m);
     k ^= k >>> 24;
     k = Math.imul(k, m);
