@@ -23,6 +23,21 @@ export async function gregorLoad(spec: LoadSpec): Promise<LoadResult> {
 
 type Client = Awaited<ReturnType<typeof connect>>;
 
+/**
+ * Creates the topic (if new) and waits until every partition has a leader: a fresh node owns
+ * partitions only once it has joined its (one-node) cluster, about two seconds after listening.
+ */
+export async function topicReady(client: Client, name: string): Promise<void> {
+  await client.admin.createTopic({ name, partitions: 1 }, { ifNotExists: true });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const d = await client.admin.describeTopic(name);
+    if (d.partitions.every((p) => p.leader)) return;
+    if (Date.now() > deadline) throw new Error(`topic ${name} has no leader after 20 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function produceFor(
   client: Client,
   spec: LoadSpec,
@@ -47,7 +62,7 @@ async function produceFor(
 }
 
 async function produce(client: Client, spec: LoadSpec): Promise<LoadResult> {
-  await client.admin.createTopic({ name: spec.target, partitions: 1 }).catch(() => undefined);
+  await topicReady(client, spec.target);
   await produceFor(client, spec, 1000); // warm-up: JIT, connection, producer id
   const { acked, seconds } = await produceFor(client, spec, spec.durationMs);
   return throughput(acked, spec.size, seconds);
@@ -66,7 +81,7 @@ async function consume(client: Client, spec: LoadSpec): Promise<LoadResult> {
 
 async function latency(client: Client, spec: LoadSpec): Promise<LoadResult> {
   const rate = spec.rate ?? 1000;
-  await client.admin.createTopic({ name: spec.target, partitions: 1 }).catch(() => undefined);
+  await topicReady(client, spec.target);
   // linger 0: a latency-minded producer sends at once (the broker's batching still applies).
   const producer = client.producer({ acks: 1, lingerMs: 0 });
   const consumer = client.consumer({ topic: spec.target, from: 'latest' });

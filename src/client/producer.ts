@@ -99,6 +99,8 @@ export class Producer {
   private slowPending = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly idleWaiters: (() => void)[] = [];
+  /** Queues whose linger ran out while all their in-flight slots were taken (sealed on the next answer). */
+  private readonly lingerDue = new Set<Queue>();
   private closed = false;
 
   constructor(
@@ -290,6 +292,13 @@ export class Producer {
 
   private lingerExpired(q: Queue): void {
     q.lingerTimer = null;
+    // With every in-flight slot taken a sealed batch could only wait; keeping the records open lets
+    // later sends join them, so one larger batch goes out when a slot frees (afterSettle) instead
+    // of a queue of tiny ones. This is what keeps latency flat when linger is short and load is high.
+    if (q.inFlight >= this.maxInFlight && !q.holding && !q.resetting) {
+      this.lingerDue.add(q);
+      return;
+    }
     this.seal(q);
     this.drain();
   }
@@ -303,6 +312,7 @@ export class Producer {
 
   private seal(q: Queue): void {
     this.clearLinger(q);
+    this.lingerDue.delete(q);
     if (q.open.length === 0) return;
     if (this.sticky.get(q.topic) === q.partition) this.sticky.delete(q.topic);
     const { records, baseSequence } = q.takeOpen();
@@ -455,6 +465,7 @@ export class Producer {
       const delay = Math.min(1000, this.retryBackoffMs * 2 ** Math.max(0, attempts - 1));
       setTimeout(() => void this.resume(q), delay);
     }
+    if (this.lingerDue.has(q)) this.seal(q);
     this.drain();
   }
 
@@ -480,6 +491,9 @@ export class Producer {
   private holdAndRefresh(q: Queue): void {
     if (q.holding) return;
     q.holding = true;
+    // The cached route has no leader for this partition: drop it so the refresh asks the broker
+    // again (leaders appear within seconds while a node joins), instead of waiting out its age.
+    this.cluster.invalidate(q.topic);
     this.cluster
       .route(q.topic)
       .catch((err: unknown) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { connect, type Message } from '../../src/index.js';
+import { type Client, connect, type Message } from '../../src/index.js';
 import {
   concatFrame,
   encodeRequest,
@@ -188,11 +188,19 @@ async function pollUntil(
   }
 }
 
+/** Polls until every partition of `topic` has a leader (a fresh node owns partitions once it joined its cluster). */
+async function leadersKnown(client: Client, topic: string): Promise<void> {
+  await pollUntil(`leaders for ${topic}`, 20_000, async () =>
+    (await client.admin.describeTopic(topic)).partitions.every((p) => p.leader),
+  );
+}
+
 /** Produces `n` messages with a fresh client and reads them back from the start. */
 async function roundTrip(port: number, topic: string, n: number): Promise<Message[]> {
   const client = await connect({ brokers: `127.0.0.1:${port}` });
   try {
     await client.admin.createTopic({ name: topic, partitions: 2 });
+    await leadersKnown(client, topic);
     const producer = client.producer();
     const meta = await Promise.all(
       Array.from({ length: n }, (_, i) => producer.send({ topic, key: `k${i % 5}`, value: `v${i}` })),
@@ -220,7 +228,10 @@ test(`the broker survives ${TOTAL_FRAMES} random and mutated frames (seed ${SEED
   t.after(() => broker.stop());
   const topics = [`fuzz-a-${randomUUID().slice(0, 6)}`, `fuzz-b-${randomUUID().slice(0, 6)}`];
   const admin = await connect({ brokers: `127.0.0.1:${broker.port}` });
-  for (const name of topics) await admin.admin.createTopic({ name, partitions: 2 });
+  for (const name of topics) {
+    await admin.admin.createTopic({ name, partitions: 2 });
+    await leadersKnown(admin, name);
+  }
   await admin.close();
 
   // Warm up with the same work before taking the baseline, so lazily loaded code and JIT output
