@@ -3,7 +3,8 @@
  * JetStream and Redis Streams from their Debian packages, each through its standard Node client and
  * a hand-written raw-protocol path). Broker and load generator always run in separate processes;
  * every load run warms up before it measures. Options: --runs N (repeats, medians reported;
- * default 3), --quick (shorter windows), --json FILE (raw results).
+ * default 2), --quick (shorter windows), --json FILE (raw results), --fsync POLICY (broker fsync
+ * policy, default the broker's own: interval:1000).
  */
 import { writeFileSync } from 'node:fs';
 import { arch, cpus, release } from 'node:os';
@@ -33,6 +34,9 @@ const quick = args.includes('--quick');
 const runsArg = args.indexOf('--runs');
 const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : 2;
 const jsonArg = args.indexOf('--json');
+const fsyncArg = args.indexOf('--fsync');
+/** Extra broker flags: `--fsync os|always|interval:<ms>` overrides the broker's fsync policy. */
+const BROKER_ARGS = fsyncArg >= 0 ? ['--fsync', args[fsyncArg + 1]!] : [];
 const PRODUCE_MS = quick ? 1000 : 2000;
 const LATENCY_MS = quick ? 1500 : 3000;
 
@@ -103,7 +107,7 @@ async function scenarios(
 }
 
 async function measureGregor(run: number): Promise<{ startMs: number; idleRss: number; loadedRss: number }> {
-  const server = await startGregor();
+  const server = await startGregor(BROKER_ARGS);
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const idleRss = server.rssBytes();
@@ -217,7 +221,7 @@ async function main(): Promise<number> {
   const readyMs: number[] = [];
   for (let i = 0; i < 4; i++) {
     const t0 = performance.now();
-    const s = await startGregor();
+    const s = await startGregor(BROKER_ARGS);
     infra.get('gregormq')!.startMs.push(s.startMs);
     const client = await connect({ brokers: `127.0.0.1:${s.port}` });
     await topicReady(client, 'cold-start');
