@@ -135,12 +135,14 @@ test(`SIGKILL during fsync=always appends loses no acknowledged batch (${ROUNDS}
     child.kill('SIGKILL');
     await exit;
     children.delete(child);
-    // SIGKILL cannot tear a single write(2); a power cut can. Imitate one now and then by leaving
-    // part of an unacknowledged batch (or junk) at the end of the newest segment.
+    // A power cut tears writes; imitate one now and then by leaving part of an unacknowledged
+    // batch (or junk) at the end of the newest segment. SIGKILL itself can tear one too: Linux
+    // stops copying a large write(2) when a fatal signal is pending, leaving a short write.
     const torn = rand() < 0.4 ? await tearTail(dir, rand) : null;
     const { end, cut } = await verify(dir, acked, round);
     if (cut) cuts++;
-    assert.equal(cut, torn !== null, `round ${round}: a torn tail of ${torn} bytes was not cut`);
+    // A torn tail must be cut; without one a cut can still happen (a short write under SIGKILL).
+    if (torn !== null) assert.ok(cut, `round ${round}: a torn tail of ${torn} bytes was not cut`);
     for (const last of acked.values()) maxAckedEnd = Math.max(maxAckedEnd, last + 1);
     assert.ok(end >= maxAckedEnd, `round ${round}: log ends at ${end} before the last ack ${maxAckedEnd}`);
   }
