@@ -95,8 +95,11 @@ export async function paced(rate: number, durationMs: number, send: (slot: numbe
       send(start + i * interval);
       i++;
     }
-    // setImmediate keeps the loop responsive to socket reads without a 1 ms timer floor.
-    await new Promise<void>((r) => setImmediate(r));
+    // Sleep when the next slot is over 2 ms away (at low rates), so the generator does not spin a
+    // core the broker needs on a 2-core machine; otherwise setImmediate, which has no 1 ms floor.
+    const wait = start + i * interval - performance.now();
+    if (wait > 2) await new Promise<void>((r) => setTimeout(r, wait - 1));
+    else await new Promise<void>((r) => setImmediate(r));
   }
   return total;
 }
