@@ -158,6 +158,9 @@ export function clusterNodeOptionsFromConfig(
     advertise: { ...advertise },
   };
   if (c.keyFile) opts.clusterKeyFile = c.keyFile;
+  // With neither mDNS nor seeds there is nobody to find: the node is alone until others seed to
+  // it, so it becomes NORMAL (and serves its partitions) at once instead of after the join wait.
+  if (!c.mdns && c.seeds.length === 0) opts.joinTimeoutMs = 0;
   // A fixed port is needed to announce before binding; with port 0 libp2p's own addresses are used.
   if (c.advertisedHost && c.port > 0) opts.advertise!.cluster = [toMultiaddr(c.advertisedHost, c.port)];
   return opts;

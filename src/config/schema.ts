@@ -443,6 +443,8 @@ export function buildSchema(): convict.Schema<GregorConfig> {
 export const PRESETS: Record<PresetName, Partial<Record<ConfigKey, unknown>>> = {
   local: {
     'cluster.mdns': false,
+    // Tests and laptops run many nodes on one machine: let each cluster port be a free one.
+    'cluster.port': 0,
     'cluster.gossipIntervalMs': 100,
     'cluster.phiThreshold': 8,
     'cluster.acceptablePauseMs': 500,

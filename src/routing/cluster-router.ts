@@ -53,6 +53,10 @@ export async function attachRouting(
   node: ClusterNode,
   o: RoutingOptions,
 ): Promise<ClusterRouting> {
+  // Routing starts from a joined view. While this node is still JOINING it is not an eligible
+  // owner of anything, so a first view taken then would close every partition it had been
+  // serving as a single node, only to reopen them a moment later.
+  await node.joined;
   const log = o.logger?.child({ component: 'routing' });
   const tm = broker.topics;
   const graceMs = o.deadGraceMs ?? 30_000;
