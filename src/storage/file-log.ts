@@ -1,12 +1,7 @@
 import path from 'node:path';
 import { GregorError } from '../errors.js';
 import { type LogFs, nodeLogFs } from './log-fs.js';
-import {
-  overAgeRetention,
-  overByteRetention,
-  type ResolvedLogOptions,
-  resolveLogOptions,
-} from './log-options.js';
+import { expireSegments, type ResolvedLogOptions, resolveLogOptions } from './log-options.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -346,24 +341,16 @@ export class FileLog implements PartitionLog {
 
   async applyRetention(): Promise<RetentionResult> {
     if (this.closed) throw closedError(this.dir);
-    const now = this.opts.now();
-    let deletedSegments = 0;
+    const expired = expireSegments(this.segments, this.totalBytes, this.opts, this.opts.now());
     let deletedBytes = 0;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
-      const expired =
-        overAgeRetention(now, oldest.maxTimestamp, this.opts.retentionMs) ||
-        overByteRetention(this.totalBytes, oldest.size, this.opts.retentionBytes);
-      if (!expired) break;
-      this.segments.shift();
-      this.totalBytes -= oldest.size;
-      deletedSegments++;
-      deletedBytes += oldest.size;
-      this.unsynced.delete(oldest);
-      oldest.delete();
+    for (const seg of expired) {
+      this.totalBytes -= seg.size;
+      deletedBytes += seg.size;
+      this.unsynced.delete(seg);
+      seg.delete();
       this.dirDirty = true;
     }
-    return { deletedSegments, deletedBytes };
+    return { deletedSegments: expired.length, deletedBytes };
   }
 
   async flush(): Promise<void> {

@@ -90,3 +90,29 @@ export function overByteRetention(totalBytes: number, oldestBytes: number, reten
 export function overAgeRetention(now: number, newestTimestamp: number, retentionMs: number): boolean {
   return retentionMs >= 0 && now - newestTimestamp > retentionMs;
 }
+
+/**
+ * Takes from the front of `segments` every closed segment that retention expires (by age, then by
+ * total size), never the last (active) one, and returns them oldest first. Both logs use it, so
+ * they delete exactly the same segments.
+ */
+export function expireSegments<S extends { maxTimestamp: number; size: number }>(
+  segments: S[],
+  totalBytes: number,
+  opts: Pick<ResolvedLogOptions, 'retentionMs' | 'retentionBytes'>,
+  now: number,
+): S[] {
+  const expired: S[] = [];
+  let total = totalBytes;
+  while (segments.length > 1) {
+    const oldest = segments[0]!;
+    const due =
+      overAgeRetention(now, oldest.maxTimestamp, opts.retentionMs) ||
+      overByteRetention(total, oldest.size, opts.retentionBytes);
+    if (!due) break;
+    segments.shift();
+    total -= oldest.size;
+    expired.push(oldest);
+  }
+  return expired;
+}

@@ -1,10 +1,5 @@
 import { GregorError } from '../errors.js';
-import {
-  overAgeRetention,
-  overByteRetention,
-  type ResolvedLogOptions,
-  resolveLogOptions,
-} from './log-options.js';
+import { expireSegments, type ResolvedLogOptions, resolveLogOptions } from './log-options.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -180,21 +175,11 @@ export class MemoryLog implements PartitionLog {
 
   async applyRetention(): Promise<RetentionResult> {
     if (this.closed) throw closedError();
-    const now = this.opts.now();
-    let deletedSegments = 0;
+    const expired = expireSegments(this.segments, this.totalBytes, this.opts, this.opts.now());
     let deletedBytes = 0;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
-      const expired =
-        overAgeRetention(now, oldest.maxTimestamp, this.opts.retentionMs) ||
-        overByteRetention(this.totalBytes, oldest.size, this.opts.retentionBytes);
-      if (!expired) break;
-      this.segments.shift();
-      this.totalBytes -= oldest.size;
-      deletedSegments++;
-      deletedBytes += oldest.size;
-    }
-    return { deletedSegments, deletedBytes };
+    for (const seg of expired) deletedBytes += seg.size;
+    this.totalBytes -= deletedBytes;
+    return { deletedSegments: expired.length, deletedBytes };
   }
 
   async flush(): Promise<void> {
