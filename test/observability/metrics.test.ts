@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
 import { type BrokerMetrics, createMetrics } from '../../src/observability/metrics.js';
+import { onPath, startPrometheus } from '../helpers/prometheus.js';
 import { type Family, parseExposition, sampleValue } from './exposition-parser.js';
 
 /** A registry with a bit of everything, as a busy broker would have. */
@@ -250,10 +248,6 @@ test('a published exposition-format parser agrees (parse-prometheus-text-format)
   for (const f of theirs) assert.equal(f.type.toLowerCase(), ours.get(f.name)!.type, f.name);
 });
 
-function onPath(tool: string): Promise<boolean> {
-  return new Promise((resolve) => execFile('sh', ['-c', `command -v ${tool}`], (err) => resolve(!err)));
-}
-
 test('promtool check metrics accepts the output', async (t) => {
   if (!(await onPath('promtool'))) {
     t.skip('promtool not on PATH (Debian package "prometheus" provides it)');
@@ -276,14 +270,6 @@ test('promtool check metrics accepts the output', async (t) => {
   assert.equal(result.code, 0, `promtool check metrics failed:\n${result.out}`);
 });
 
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 test('a real Prometheus server scrapes the endpoint on loopback', async (t) => {
   if (!(await onPath('prometheus'))) {
     t.skip('prometheus not on PATH (Debian package "prometheus")');
@@ -298,58 +284,10 @@ test('a real Prometheus server scrapes the endpoint on loopback', async (t) => {
   t.after(() => new Promise((resolve) => target.close(resolve)));
   const targetPort = (target.address() as AddressInfo).port;
 
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'gregor-prom-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(
-    path.join(dir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 1s',
-      'scrape_configs:',
-      '  - job_name: gregormq',
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${targetPort}']`,
-      '',
-    ].join('\n'),
-  );
-  const webPort = await freePort();
-  const prom = spawn(
-    'prometheus',
-    [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
-      `--web.listen-address=127.0.0.1:${webPort}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let promLog = '';
-  prom.stderr.on('data', (d) => {
-    promLog = (promLog + d).slice(-4000);
-  });
-  const exited = new Promise((resolve) => prom.on('exit', resolve));
-  t.after(async () => {
-    prom.kill('SIGTERM');
-    await exited;
-  });
-
-  const query = async (
-    expr: string,
-  ): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> => {
-    const res = await fetch(`http://127.0.0.1:${webPort}/api/v1/query?query=${encodeURIComponent(expr)}`);
-    const body = (await res.json()) as { status: string; data: { result: [] } };
-    return body.status === 'success' ? body.data.result : [];
-  };
-  // Poll until the first scrape has landed; bounded by a deadline, not a fixed sleep.
-  const deadline = Date.now() + 60_000;
-  let up: Awaited<ReturnType<typeof query>> = [];
-  for (let i = 0; i < 600 && Date.now() < deadline; i++) {
-    up = await query('up{job="gregormq"}').catch(() => []);
-    if (up.length > 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.equal(up.length, 1, `Prometheus never scraped the target; its log:\n${promLog}`);
+  const prom = await startPrometheus(t, [`127.0.0.1:${targetPort}`]);
+  const query = prom.query;
+  const up = await prom.waitFor('up{job="gregormq"}', (r) => r.length > 0);
+  assert.equal(up.length, 1, `Prometheus never scraped the target; its log:\n${prom.log()}`);
   assert.equal(up[0]!.value[1], '1', 'scrape failed (up=0): Prometheus could not parse the exposition');
   const lag = await query('gregormq_consumer_group_lag{group="billing"}');
   assert.equal(lag[0]?.value[1], '8');

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import type { MetricsSummary } from '../../cli/ctl/metrics.js';
 import { type Exposition, parseExposition, sumSamples } from '../../src/observability/exposition.js';
+import { onPath } from '../helpers/prometheus.js';
 import {
   type BrokerProcess,
   cleanEnv,
@@ -21,7 +22,6 @@ import {
   runNode,
   startBrokerProcess,
 } from './broker-process.js';
-import { onPath } from './prometheus-server.js';
 
 async function scrape(b: BrokerProcess): Promise<{ text: string; e: Exposition }> {
   const res = await httpGet(b, '/metrics');

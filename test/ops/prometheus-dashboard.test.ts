@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type Dashboard, dashboardQueries, findRepoRoot } from '../deploy/static-checks.js';
+import { onPath, startPrometheus } from '../helpers/prometheus.js';
 import { createTopic, ctl, startBrokerProcess } from './broker-process.js';
-import { onPath, startPrometheus } from './prometheus-server.js';
 
 /** Metrics that need peers, followers or consumer groups; their panels are empty on one bare node. */
 const NEEDS_MORE_THAN_ONE_NODE = [
