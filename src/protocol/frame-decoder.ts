@@ -2,6 +2,7 @@ import { type ErrorCode, GregorError } from '../errors.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FLAG_ERROR,
+  FLAG_PUSH,
   FRAME_HEADER_BYTES,
   FRAME_LENGTH_OVERHEAD,
   FRAME_MAGIC,
@@ -179,10 +180,12 @@ export class FrameDecoder {
       );
     const isError = (flags & FLAG_ERROR) !== 0;
     // Error frames echo the op of the request they answer, known or not (that is how an
-    // UNKNOWN_OP error reaches its sender), and op 0 is reserved for connection errors.
+    // UNKNOWN_OP error reaches its sender), and op 0 is reserved for connection errors: a pushed
+    // error with op 0 is one and carries correlation 0, while an error *response* with op 0
+    // answers a request that used the reserved op and echoes that request's correlation id.
     if (!isError && opName(op) === undefined)
       this.reject('UNKNOWN_OP', 'unknown op', start, total, { version, flags, op, correlationId });
-    if (isError && op === CONNECTION_ERROR_OP && correlationId !== 0)
+    if (isError && (flags & FLAG_PUSH) !== 0 && op === CONNECTION_ERROR_OP && correlationId !== 0)
       this.reject('INVALID_FRAME', 'a connection error must have correlation 0', start, total, {
         version,
         flags,

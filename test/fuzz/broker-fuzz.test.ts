@@ -105,8 +105,8 @@ async function worker(port: number, seed: number, topics: string[], budget: { le
         try {
           f = decoder.next();
         } catch (err) {
-          // The broker echoes a request's op in its error answer, so a request with the reserved
-          // op 0 gets an answer our own decoder calls malformed; it is skipped whole.
+          // Answers our decoder cannot read are counted and skipped whole. None are expected: even
+          // a request with the reserved op 0 gets a readable error response (op 0, its correlation).
           if (err instanceof FrameError && !err.fatal) {
             stats.oddAnswers++;
             continue;
