@@ -3,21 +3,8 @@
  * PromQL, reading Helm templates without a Helm binary, and reading a Dockerfile. No Helm or
  * Docker runs on the build machines, so these checks read the files as text.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-/** Walks up from `fromUrl` to the first directory holding package.json (tests run from dist/test/). */
-export function findRepoRoot(fromUrl: string): string {
-  let dir = dirname(fileURLToPath(fromUrl));
-  for (let i = 0; i < 32; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  throw new Error(`no package.json above ${fileURLToPath(fromUrl)}`);
-}
+export { findRepoRoot } from '../helpers/repo-root.js';
 
 /** PromQL functions, keywords and aggregation modifiers that look like identifiers. */
 const PROMQL_WORDS = new Set([

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startTestBroker } from '../helpers/broker.js';
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
+import { findRepoRoot } from '../helpers/repo-root.js';
 
 test('the README SDK example runs as written against a broker', async (t) => {
-  const root = repoRoot();
+  const root = findRepoRoot(import.meta.url);
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const block = /## The SDK\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
   assert.ok(block, 'README has a ts code block under "The SDK"');

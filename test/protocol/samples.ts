@@ -1,6 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GregorError } from '../../src/errors.js';
 import {
   encodeConnectionError,
@@ -16,6 +13,7 @@ import {
   type ResponseOp,
 } from '../../src/protocol/index.js';
 import { encodeBatch } from '../../src/storage/record-batch.js';
+import { findRepoRoot } from '../helpers/repo-root.js';
 
 /**
  * One deterministic sample body per op and direction, shared by the round-trip test and the
@@ -325,10 +323,5 @@ export function sampleFrames(): Map<string, Buffer[]> {
 
 /** The repository root (the directory holding package.json), found from this compiled file. */
 export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 10; i++) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+  return findRepoRoot(import.meta.url);
 }
