@@ -125,6 +125,7 @@ export class Broker {
       maxInFlightPerConnection: o.maxInFlightPerConnection,
       idleTimeoutMs: o.idleTimeoutMs,
       onRequest: metrics && ((op, outcome, seconds) => metrics.observeRequest(op, outcome, seconds)),
+      onInFlight: metrics && ((delta) => metrics.m.requestsInFlight.inc(delta)),
       onDelivered: metrics && ((topic, bytes, messages) => metrics.recordOut(topic, messages, bytes)),
     };
     const server = new ClientServer(serverContext, {

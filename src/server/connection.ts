@@ -110,11 +110,12 @@ export class ClientConnection {
       op = msg.op;
       body = msg.body;
     } catch (err) {
-      this.ctx.onRequest?.(opLabel(frame.op), 'error', 0);
+      this.ctx.onRequest?.(opLabel(frame.op), outcomeOf(err), 0);
       this.write(encodeErrorResponse(frame.op, frame.correlationId, err, this.version));
       return;
     }
     this.inFlight++;
+    this.ctx.onInFlight?.(1);
     const started = process.hrtime.bigint();
     const correlationId = frame.correlationId;
     handleRequest(op, body, this, this.ctx)
@@ -125,7 +126,7 @@ export class ClientConnection {
             this.write(encodeResponse(op as ResponseOp, correlationId, response as never, this.version));
         },
         (err: unknown) => {
-          this.ctx.onRequest?.(op, 'error', Number(process.hrtime.bigint() - started) / 1e9);
+          this.ctx.onRequest?.(op, outcomeOf(err), Number(process.hrtime.bigint() - started) / 1e9);
           if (!isGregorError(err))
             this.ctx.logger.error({ err, op, conn: this.id }, 'request failed unexpectedly');
           this.write(encodeErrorResponse(op, correlationId, err, this.version));
@@ -133,6 +134,7 @@ export class ClientConnection {
       )
       .finally(() => {
         this.inFlight--;
+        this.ctx.onInFlight?.(-1);
         this.idleSince = Date.now();
         while (
           this.waiting.length > 0 &&
@@ -333,4 +335,9 @@ export class ClientConnection {
   get idleMs(): number {
     return Date.now() - this.idleSince;
   }
+}
+
+/** The metrics outcome of a failed request: the error code the client is sent. */
+function outcomeOf(err: unknown): string {
+  return isGregorError(err) ? err.code : 'UNKNOWN';
 }

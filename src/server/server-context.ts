@@ -11,8 +11,10 @@ export interface ServerContext {
   maxBatchBytes: number;
   maxInFlightPerConnection: number;
   idleTimeoutMs: number;
-  /** Called once per answered request (metrics). */
-  onRequest?: (op: string, outcome: 'ok' | 'error', seconds: number) => void;
+  /** Called once per answered request (metrics); `outcome` is 'ok' or the error code sent back. */
+  onRequest?: (op: string, outcome: string, seconds: number) => void;
+  /** Called with +1 when a request starts and -1 when it is answered (metrics). */
+  onInFlight?: (delta: number) => void;
   /** Called once per DELIVERY pushed to a subscriber: bytes and messages out of a topic (metrics). */
   onDelivered?: (topic: string, bytes: number, messages: number) => void;
 }

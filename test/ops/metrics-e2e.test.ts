@@ -76,6 +76,12 @@ test('gregorctl produce moves the counters; promtool and a published parser acce
     1,
     'the refused create is counted as an error',
   );
+  assert.deepEqual(
+    createErrors.map((s) => s.labels.outcome),
+    ['TOPIC_EXISTS'],
+    'the outcome label is the error code the client was sent',
+  );
+  assert.equal(sumSamples(e, 'gregormq_requests_in_flight'), 0, 'every request was answered');
   assert.equal(sumSamples(e, 'gregormq_log_end_offset', { topic }), 2000, 'end offsets of both partitions');
   assert.equal(e.samples.get('gregormq_log_segments')!.filter((s) => s.labels.topic === topic).length, 2);
   assert.ok(sumSamples(e, 'gregormq_log_size_bytes', { topic })! > 2000 * 100);

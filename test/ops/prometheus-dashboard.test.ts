@@ -56,6 +56,13 @@ test('a real Prometheus scrapes the broker; every dashboard query has data after
   assert.equal(consumed.code, 0, consumed.stderr);
 
   assert.equal((await ctl(b, ['topics', 'create', topic])).code, 1);
+  // Wait for a scrape after the second refusal: the earlier waits below can all be met by scrapes
+  // taken before it, and then the error counter would look flat over the rate window.
+  const refused = await prom.waitFor(
+    'sum(gregormq_requests_total{outcome="TOPIC_EXISTS"})',
+    (r) => Number(r[0]?.value[1]) >= 2,
+  );
+  assert.ok(Number(refused[0]?.value[1]) >= 2, 'both refusals reached Prometheus, labelled with their code');
 
   // The produced message count, through PromQL.
   const count = await prom.waitFor(
