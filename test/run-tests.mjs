@@ -2,7 +2,7 @@
 // Runs every compiled `*.test.js` under dist/test with node's test runner. Node 20's `--test`
 // takes no globs and would also run helper scripts that live beside the tests.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 function find(dir) {
@@ -16,6 +16,8 @@ function find(dir) {
 const filter = process.argv.slice(2);
 const files = find('dist/test')
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+  // A compiled test whose source was deleted or renamed lingers in dist/ until it is cleaned.
+  .filter((f) => existsSync(f.replace(/^dist[/\\]/, '').replace(/\.js$/, '.ts')))
   .sort();
 if (files.length === 0) {
   process.stderr.write('run-tests: no test files found under dist/test (did the build run?)\n');
