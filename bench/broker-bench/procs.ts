@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { BrokerChild, envWithoutGregor, localBrokerArgs } from '../../test/helpers/broker-child.js';
 import type { LoadResult } from './stats.js';
 
 /** A server process the bench started; `stop()` kills it and removes its directory. */
@@ -62,12 +62,6 @@ async function waitForPort(port: number, proc: ChildProcess, timeoutMs: number):
   }
 }
 
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREGOR_')) env[k] = v;
-  return env;
-}
-
 function stopper(proc: ChildProcess, dir: string): () => Promise<void> {
   return async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
@@ -81,54 +75,29 @@ function stopper(proc: ChildProcess, dir: string): () => Promise<void> {
   };
 }
 
-const ROOT_DIST = fileURLToPath(new URL('../../', import.meta.url));
-
 /** Starts `gregormq` on free ports; cold start = spawn until its client port accepts a connection. */
 export async function startGregor(extra: string[] = []): Promise<ServerProc> {
   const dir = await mkdtemp(join(tmpdir(), 'gregor-bench-'));
   const t0 = performance.now();
-  const proc = spawn(
-    process.execPath,
-    [
-      join(ROOT_DIST, 'cli/gregormq.js'),
-      ...['--data-dir', dir, '--host', '127.0.0.1', '--http-host', '127.0.0.1'],
-      ...[
-        '--port',
-        '0',
-        '--http-port',
-        '0',
-        '--cluster-port',
-        '0',
-        '--preset',
-        'local',
-        '--log-pretty',
-        'false',
-      ],
-      ...extra,
-    ],
-    { env: cleanEnv(), stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.once('exit', (c) => reject(new Error(`gregormq exited with ${c}`)));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      if (!line.includes('"listening"')) return;
-      try {
-        resolve((JSON.parse(line) as { port: number }).port);
-      } catch {
-        // not JSON; keep reading
-      }
-    });
+  const b = new BrokerChild({
+    args: [...localBrokerArgs(dir), '--log-pretty', 'false', ...extra],
+    keepLines: false,
+    stderr: 'inherit',
   });
-  await waitForPort(port, proc, 10_000);
+  await b.listening(10_000);
+  await waitForPort(b.port, b.proc, 10_000);
   const startMs = performance.now() - t0;
   return {
     name: 'gregormq',
-    proc,
-    port,
+    proc: b.proc,
+    port: b.port,
     dir,
     startMs,
-    rssBytes: () => rssOf(proc.pid),
-    stop: stopper(proc, dir),
+    rssBytes: () => rssOf(b.proc.pid),
+    async stop() {
+      await b.stop('SIGTERM', 3000);
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -200,9 +169,9 @@ export interface LoadSpec {
 export async function runLoad(spec: LoadSpec, timeoutMs = 120_000): Promise<LoadResult> {
   const proc = spawn(
     process.execPath,
-    [join(ROOT_DIST, 'bench/broker-bench/load.js'), JSON.stringify(spec)],
+    [fileURLToPath(new URL('./load.js', import.meta.url)), JSON.stringify(spec)],
     {
-      env: cleanEnv(),
+      env: envWithoutGregor(),
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );

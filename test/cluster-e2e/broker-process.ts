@@ -3,27 +3,24 @@
  * network namespace the test creates), their JSON log lines, `gregorctl` runs beside them, and
  * polling with deadlines. Not a test file itself (no `.test.` in the name).
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import {
+  BrokerChild,
+  GREGORCTL_BIN,
+  GREGORMQ_BIN,
+  type LogLine,
+  localBrokerArgs,
+} from '../helpers/broker-child.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-/** dist/cli/gregormq.js and dist/cli/gregorctl.js, seen from dist/test/cluster-e2e/. */
-export const BROKER_BIN = join(HERE, '..', '..', 'cli', 'gregormq.js');
-export const CTL_BIN = join(HERE, '..', '..', 'cli', 'gregorctl.js');
-
-/** One JSON log line of the broker (pino). */
-export interface LogLine {
-  level: number;
-  time: number;
-  msg: string;
-  [key: string]: unknown;
-}
+export type { LogLine };
+/** dist/cli/gregormq.js and dist/cli/gregorctl.js. */
+export const BROKER_BIN = GREGORMQ_BIN;
+export const CTL_BIN = GREGORCTL_BIN;
 
 /** Polls `cond` every `everyMs` until it returns a truthy value; throws naming `what` at the deadline. */
 export async function waitFor<T>(
@@ -68,25 +65,53 @@ export interface BrokerProcessOptions {
   mdns?: boolean;
 }
 
-/** A gregormq child process and what it logged. */
+/** A gregormq child process that can be stopped and started again on the same data dir. */
 export class BrokerProcess {
-  proc!: ChildProcess;
-  readonly lines: LogLine[] = [];
-  stderr = '';
-  port = 0;
-  httpPort = 0;
-  clusterPort = 0;
-  peerId = '';
-  generation = 0;
-  exitCode: number | null | undefined;
-  exitSignal: NodeJS.Signals | null | undefined;
-  private exited!: Promise<void>;
+  private child: BrokerChild | undefined;
 
   constructor(
     readonly dataDir: string,
     readonly opts: BrokerProcessOptions,
   ) {
     if (opts.mdns && !opts.netns) throw new Error('mDNS is only allowed inside a test network namespace');
+  }
+
+  private get current(): BrokerChild {
+    if (!this.child) throw new Error(`${this.opts.nodeName} was never started`);
+    return this.child;
+  }
+
+  get proc(): ChildProcess {
+    return this.current.proc;
+  }
+  /** Log lines of the current run. */
+  get lines(): LogLine[] {
+    return this.current.lines;
+  }
+  get stderr(): string {
+    return this.current.stderr;
+  }
+  get port(): number {
+    return this.current.port;
+  }
+  get httpPort(): number {
+    return this.current.httpPort;
+  }
+  get clusterPort(): number {
+    return this.current.clusterPort;
+  }
+  get peerId(): string {
+    return this.current.peerId;
+  }
+  get generation(): number {
+    return this.current.generation;
+  }
+  /** Undefined while running (or never started). */
+  get exitCode(): number | null | undefined {
+    return this.child?.exitCode;
+  }
+  get exitSignal(): NodeJS.Signals | null | undefined {
+    return this.child?.exitSignal;
   }
 
   /** HTTP address (inside the node's namespace). */
@@ -96,95 +121,33 @@ export class BrokerProcess {
 
   /** Spawns the broker (again, with the same data dir after a stop). */
   start(): void {
-    this.lines.length = 0;
-    this.stderr = '';
-    this.port = this.httpPort = this.clusterPort = 0;
-    this.peerId = '';
-    this.exitCode = this.exitSignal = undefined;
     const args = [
-      BROKER_BIN,
-      '--data-dir',
-      this.dataDir,
+      ...localBrokerArgs(this.dataDir),
       '--node-name',
       this.opts.nodeName,
-      '--preset',
-      'local',
       '--log-level',
       'debug',
-      '--host',
-      '127.0.0.1',
-      '--http-host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--http-port',
-      '0',
-      '--cluster-port',
-      '0',
       ...(this.opts.mdns ? ['--mdns'] : ['--no-mdns', '--cluster-host', '127.0.0.1']),
       ...(this.opts.args ?? []),
     ];
-    const [cmd, argv] = this.opts.netns
-      ? ['ip', ['netns', 'exec', this.opts.netns, process.execPath, ...args]]
-      : [process.execPath, args];
-    const proc = spawn(cmd as string, argv as string[], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    this.child = new BrokerChild({
+      args,
+      ...(this.opts.netns ? { netns: this.opts.netns } : {}),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    });
-    this.proc = proc;
-    this.exited = new Promise((resolve) =>
-      proc.once('exit', (code, signal) => {
-        this.exitCode = code;
-        this.exitSignal = signal;
-        resolve();
-      }),
-    );
-    createInterface({ input: proc.stdout! }).on('line', (text) => {
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        return;
-      }
-      // pino here writes ISO time strings; keep epoch ms so tests can subtract.
-      if (typeof line.time === 'string') line.time = Date.parse(line.time);
-      this.lines.push(line);
-      if (line.msg === 'listening') {
-        this.port = line.port as number;
-        this.httpPort = line.httpPort as number;
-      } else if (line.msg === 'cluster listening') {
-        this.clusterPort = line.clusterPort as number;
-        this.peerId = line.peerId as string;
-        this.generation = line.generation as number;
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => {
-      this.stderr += d.toString();
     });
   }
 
   /** Resolves once the cluster layer is listening (port and peer id known). */
   async ready(deadlineMs = 20_000): Promise<void> {
-    await waitFor(
-      `${this.opts.nodeName} to log its cluster port`,
-      () => {
-        if (this.exitCode !== undefined)
-          throw new Error(`${this.opts.nodeName} exited (${this.exitCode}): ${this.stderr}`);
-        return this.clusterPort > 0 && this.httpPort > 0;
-      },
-      deadlineMs,
-    );
+    await this.current.clusterListening(deadlineMs);
   }
 
-  /** Sends a signal and waits for the process to exit. */
+  /** Sends a signal and waits for the process to exit (no escalation: the test chose the signal). */
   async kill(signal: NodeJS.Signals, deadlineMs = 15_000): Promise<void> {
-    if (this.exitCode === undefined) this.proc.kill(signal);
-    await waitFor(
-      `${this.opts.nodeName} to exit after ${signal}`,
-      () => this.exitCode !== undefined,
-      deadlineMs,
-    );
-    await this.exited;
+    const c = this.current;
+    if (c.running) c.proc.kill(signal);
+    await waitFor(`${this.opts.nodeName} to exit after ${signal}`, () => !c.running, deadlineMs);
+    await c.exited;
   }
 
   /** Log lines with message `msg`. */

@@ -9,14 +9,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import {
+  BrokerChild,
+  envWithoutGregor,
+  GREGORCTL_BIN,
+  GREGORMQ_BIN,
+  localBrokerArgs,
+} from '../helpers/broker-child.js';
 
-// dist/test/ops/x.js -> dist/cli/*.js
-const CLI_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli');
 /** Path of the compiled broker binary. */
-export const GREGORMQ = path.join(CLI_DIR, 'gregormq.js');
+export const GREGORMQ = GREGORMQ_BIN;
 /** Path of the compiled gregorctl binary. */
-export const GREGORCTL = path.join(CLI_DIR, 'gregorctl.js');
+export const GREGORCTL = GREGORCTL_BIN;
+/** The environment without GREGOR_* variables of the calling shell (they would change the broker). */
+export const cleanEnv = envWithoutGregor;
 
 /** A broker child process and the ports it logged. */
 export interface BrokerProcess {
@@ -30,13 +36,6 @@ export interface BrokerProcess {
   http: string;
 }
 
-/** The environment without GREGOR_* variables of the calling shell (they would change the broker). */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREGOR_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
 /** Starts `gregormq`, waits for its "listening" log line (60 s deadline), then (by default) for readiness. */
 export async function startBrokerProcess(
   t: Pick<TestContext, 'after'>,
@@ -44,73 +43,23 @@ export async function startBrokerProcess(
   opts: { waitReady?: boolean } = {},
 ): Promise<BrokerProcess> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gregor-ops-'));
-  const args = [
-    GREGORMQ,
-    '--data-dir',
-    dataDir,
-    '--port',
-    '0',
-    '--http-port',
-    '0',
-    '--cluster-port',
-    '0',
-    '--cluster-name',
-    `ops-${randomUUID().slice(0, 8)}`,
-    '--preset',
-    'local',
-    ...extraArgs,
-  ];
-  const child = spawn(process.execPath, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Its own cluster name, so a node can never join another test's.
+  const b = new BrokerChild({
+    args: [...localBrokerArgs(dataDir), '--cluster-name', `ops-${randomUUID().slice(0, 8)}`, ...extraArgs],
+    keepLines: false,
+  });
   t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await b.stop('SIGTERM', 10_000);
     await rm(dataDir, { recursive: true, force: true });
   });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr = (stderr + d).slice(-4000);
-  });
-  const ports = await new Promise<{ port: number; httpPort: number }>((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(
-      () => reject(new Error(`broker did not log "listening" in 60 s; stderr:\n${stderr}`)),
-      60_000,
-    );
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let rec: { msg?: string; port?: number; httpPort?: number };
-        try {
-          rec = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (rec.msg === 'listening' && rec.port && rec.httpPort) {
-          clearTimeout(timer);
-          resolve({ port: rec.port, httpPort: rec.httpPort });
-        }
-      }
-      // Keep reading stdout so the broker never blocks on a full pipe.
-      if (buf.length > 1_000_000) buf = '';
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with code ${code} before listening; stderr:\n${stderr}`));
-    });
-  });
+  await b.listening(60_000);
   const proc: BrokerProcess = {
-    child,
+    child: b.proc,
     dataDir,
-    ...ports,
-    broker: `127.0.0.1:${ports.port}`,
-    http: `127.0.0.1:${ports.httpPort}`,
+    port: b.port,
+    httpPort: b.httpPort,
+    broker: `127.0.0.1:${b.port}`,
+    http: `127.0.0.1:${b.httpPort}`,
   };
   // As an orchestrator would: the cluster layer (and with it partition placement) joins after the
   // client port opens, and topics created before it settles change owner once more.
