@@ -37,6 +37,7 @@ export function brokerOptionsFromConfig(config: GregorConfig, logger: Logger): B
       rebalanceDelayMs: config.groups.rebalanceDelayMs,
       ackWaitMs: config.groups.ackWaitMs,
       maxDeliveries: config.groups.maxDeliveries,
+      offsetsRetentionMs: config.groups.offsetsRetentionMs,
     },
     logger,
   };

@@ -76,13 +76,21 @@ export class GroupCoordinator {
   private readonly cursors = new Map<string, Map<string, QueueCursor>>();
   private readonly fetchWaiters = new Map<string, Set<() => void>>();
   private readonly listeners = new Map<string, (() => void)[]>();
+  /** When each group last had a member leave, join or commit (ms epoch), for offsets retention. */
+  private readonly lastActive = new Map<string, number>();
+  private nextExpiryCheck = 0;
   readonly defaults: GroupDefaults;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly o: GroupCoordinatorOptions) {
     this.defaults = { ...DEFAULT_GROUP_DEFAULTS, ...o.defaults };
-    for (const [id, sg] of o.store.state) this.ensureGroup(id, sg.mode);
+    const now = Date.now();
+    for (const [id, sg] of o.store.state) {
+      this.ensureGroup(id, sg.mode);
+      // A file from before records were dated counts from now: retention never ends early.
+      this.lastActive.set(id, sg.activeAt > 0 ? sg.activeAt : now);
+    }
     this.timer = setInterval(() => this.tick(), o.tickMs ?? 50);
     this.timer.unref();
   }
@@ -172,9 +180,10 @@ export class GroupCoordinator {
       );
     }
     const g = this.ensureGroup(req.groupId, req.mode);
+    this.lastActive.set(g.id, Date.now());
     if (g.mode !== req.mode || !this.o.store.state.has(req.groupId)) {
       g.mode = req.mode;
-      await this.o.store.append([{ t: 'group', g: g.id, mode: req.mode }], true);
+      await this.o.store.append([{ t: 'group', g: g.id, mode: req.mode, at: Date.now() }], true);
     }
     if (req.ackWaitMs != null) g.ackWaitMs = req.ackWaitMs;
     if (req.maxDeliveries != null) g.maxDeliveries = req.maxDeliveries;
@@ -222,6 +231,8 @@ export class GroupCoordinator {
 
   private removeMember(g: Group, memberId: string): void {
     if (!g.remove(memberId)) return;
+    // Retention counts from the moment the group became empty.
+    this.lastActive.set(g.id, Date.now());
     for (const cur of this.cursors.get(g.id)?.values() ?? []) {
       for (const [o, f] of cur.inflight) {
         if (f.memberId === memberId) {
@@ -252,13 +263,15 @@ export class GroupCoordinator {
     }
     const records: StoreRecord[] = [];
     const results: CommitOffsetsResponse['partitions'] = [];
+    const at = Date.now();
+    this.lastActive.set(g.id, at);
     for (const c of req.offsets) {
       try {
         this.topics.partition(c.topic, c.partition);
         if (admin || g.mode === 'queue') {
           if (!admin)
             throw new GregorError('INVALID_ARGUMENT', 'queue-mode groups commit by ACK, not COMMIT_OFFSETS');
-          records.push({ t: 'reset', g: g.id, topic: c.topic, p: c.partition, offset: c.offset });
+          records.push({ t: 'reset', g: g.id, topic: c.topic, p: c.partition, offset: c.offset, at });
           this.cursors.get(g.id)?.delete(tpKey(c.topic, c.partition));
         } else {
           records.push({
@@ -268,6 +281,7 @@ export class GroupCoordinator {
             p: c.partition,
             offset: c.offset,
             meta: c.metadata,
+            at,
           });
         }
         results.push({ topic: c.topic, partition: c.partition, errorCode: 0, errorMessage: null });
@@ -276,7 +290,7 @@ export class GroupCoordinator {
         results.push({ topic: c.topic, partition: c.partition, errorCode: e.wire, errorMessage: e.message });
       }
     }
-    if (!this.o.store.state.has(g.id)) records.unshift({ t: 'group', g: g.id, mode: g.mode });
+    if (!this.o.store.state.has(g.id)) records.unshift({ t: 'group', g: g.id, mode: g.mode, at });
     if (records.length) await this.o.store.append(records, true);
     return { partitions: results };
   }
@@ -381,7 +395,7 @@ export class GroupCoordinator {
   private ledger(groupId: string, key: string) {
     let sg = this.o.store.state.get(groupId);
     if (!sg) {
-      sg = { mode: 'queue', offsets: new Map(), ledgers: new Map() };
+      sg = { mode: 'queue', offsets: new Map(), ledgers: new Map(), activeAt: 0 };
       this.o.store.state.set(groupId, sg);
     }
     let l = sg.ledgers.get(key);
@@ -503,8 +517,10 @@ export class GroupCoordinator {
       cur?.inflight.delete(o);
       cur?.redeliver.delete(o);
     }
+    const at = Date.now();
+    this.lastActive.set(g.id, at);
     await this.o.store.append(
-      [{ t: 'ack', g: g.id, topic: req.topic, p: req.partition, offsets: req.offsets }],
+      [{ t: 'ack', g: g.id, topic: req.topic, p: req.partition, offsets: req.offsets, at }],
       true,
     );
     return {};
@@ -627,8 +643,45 @@ export class GroupCoordinator {
     return this.groups.get(groupId);
   }
 
+  /**
+   * Offsets retention (Kafka's offsets.retention.minutes): a group this node coordinates that has
+   * had no member and no commit or ack for `offsetsRetentionMs` is forgotten, offsets, ack state
+   * and all, and the deletion is stored so a restart does not bring it back.
+   */
+  private expireGroups(now: number): void {
+    const retention = this.defaults.offsetsRetentionMs;
+    for (const g of [...this.groups.values()]) {
+      if (g.members.size > 0 || (this.o.owns && !this.o.owns(g.id))) continue;
+      const since = this.lastActive.get(g.id) ?? now;
+      if (now - since < retention) continue;
+      this.forget(g);
+      this.o.logger?.info(
+        { group: g.id, idleMs: now - since, offsetsRetentionMs: retention },
+        'group expired: no members and no commits for the offsets retention time',
+      );
+      this.o.store.append([{ t: 'delete', g: g.id }], true).catch((err: unknown) => {
+        this.o.logger?.error({ err, group: g.id }, 'could not store the deletion of an expired group');
+      });
+    }
+  }
+
+  /** Drops every trace of `g` in memory (the caller stores the deletion). */
+  private forget(g: Group): void {
+    g.close();
+    this.groups.delete(g.id);
+    this.cursors.delete(g.id);
+    this.lastActive.delete(g.id);
+    for (const fn of this.listeners.get(g.id) ?? []) fn();
+    this.listeners.delete(g.id);
+    this.wakeFetches(g.id);
+  }
+
   private tick(): void {
     const now = Date.now();
+    if (now >= this.nextExpiryCheck) {
+      this.nextExpiryCheck = now + Math.min(1000, this.defaults.offsetsRetentionMs);
+      this.expireGroups(now);
+    }
     for (const g of this.groups.values()) {
       for (const id of g.expired(now)) {
         this.o.logger?.info({ group: g.id, member: id }, 'member session timed out');

@@ -19,14 +19,17 @@ import { CBOR_OPTIONS } from '../protocol/payload.js';
  * and fsynced in order), so replay stops there and the file is cut back to the last good frame.
  */
 
-/** One stored state change. */
+/**
+ * One stored state change. `at` (ms epoch, on the records a consumer's activity writes) dates the
+ * group's last activity, so offsets retention counts from it across restarts.
+ */
 export type StoreRecord =
-  | { t: 'group'; g: string; mode: GroupMode }
-  | { t: 'commit'; g: string; topic: string; p: number; offset: number; meta: string }
-  | { t: 'ack'; g: string; topic: string; p: number; offsets: number[] }
+  | { t: 'group'; g: string; mode: GroupMode; at?: number }
+  | { t: 'commit'; g: string; topic: string; p: number; offset: number; meta: string; at?: number }
+  | { t: 'ack'; g: string; topic: string; p: number; offsets: number[]; at?: number }
   | { t: 'deliv'; g: string; topic: string; p: number; offset: number; n: number }
   | { t: 'nack'; g: string; topic: string; p: number; offset: number; notBefore: number }
-  | { t: 'reset'; g: string; topic: string; p: number; offset: number }
+  | { t: 'reset'; g: string; topic: string; p: number; offset: number; at?: number }
   | { t: 'delete'; g: string };
 
 /** Queue-mode ack state of one partition for one group. */
@@ -47,6 +50,8 @@ export interface StoredGroup {
   /** Committed offsets by `topic\0partition`. */
   offsets: Map<string, { offset: number; meta: string }>;
   ledgers: Map<string, LedgerState>;
+  /** Newest `at` of its records, ms epoch; 0 when none carried one (files from before `at`). */
+  activeAt: number;
 }
 
 /** Key of one topic partition in the maps above. */
@@ -83,9 +88,10 @@ export function applyRecord(state: Map<string, StoredGroup>, r: StoreRecord): vo
   }
   let g = state.get(r.g);
   if (!g) {
-    g = { mode: 'fanout', offsets: new Map(), ledgers: new Map() };
+    g = { mode: 'fanout', offsets: new Map(), ledgers: new Map(), activeAt: 0 };
     state.set(r.g, g);
   }
+  if ('at' in r && r.at !== undefined && r.at > g.activeAt) g.activeAt = r.at;
   if (r.t === 'group') {
     g.mode = r.mode;
     return;
@@ -125,7 +131,9 @@ export function applyRecord(state: Map<string, StoredGroup>, r: StoreRecord): vo
 function snapshotRecords(state: Map<string, StoredGroup>): StoreRecord[] {
   const out: StoreRecord[] = [];
   for (const [g, sg] of state) {
-    out.push({ t: 'group', g, mode: sg.mode });
+    out.push(
+      sg.activeAt > 0 ? { t: 'group', g, mode: sg.mode, at: sg.activeAt } : { t: 'group', g, mode: sg.mode },
+    );
     for (const [key, c] of sg.offsets) {
       const { topic, partition: p } = splitTpKey(key);
       out.push({ t: 'commit', g, topic, p, offset: c.offset, meta: c.meta });

@@ -15,6 +15,8 @@ export interface GroupDefaults {
   ackWaitMs: number;
   /** Queue mode: dead-letter after this many deliveries; -1 = never. Default -1. */
   maxDeliveries: number;
+  /** Forget a group (offsets, ack state) once it has had no members and no commits this long, ms. Default 7 days. */
+  offsetsRetentionMs: number;
 }
 
 /** Built-in group defaults (the config schema's defaults). */
@@ -24,6 +26,7 @@ export const DEFAULT_GROUP_DEFAULTS: GroupDefaults = {
   rebalanceDelayMs: 3000,
   ackWaitMs: 30_000,
   maxDeliveries: -1,
+  offsetsRetentionMs: 7 * 24 * 3600 * 1000,
 };
 
 type Waiter<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
