@@ -1,73 +1,44 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { GroupMessage } from '../../src/client/group-consumer.js';
+import { BrokerChild, envWithoutGregor, localBrokerArgs } from '../helpers/broker-child.js';
 import { client, produce, waitFor } from './helpers.js';
 
-/** Everything the broker processes wrote to stderr: a failure shows why a broker died. */
-let brokerStderr = '';
-const BIN = fileURLToPath(new URL('../../cli/gregormq.js', import.meta.url));
+/** The broker processes of the test; a failure shows their stderr (why a broker died). */
+const brokers: BrokerChild[] = [];
 
-/** Starts the broker binary on `dataDir` and resolves with its client port once it logs "listening". */
-async function startBrokerProcess(dataDir: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(
-    process.execPath,
-    [BIN, '--data-dir', dataDir, '--port', '0', '--http-port', '0', '--preset', 'local'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GREGOR_GROUPS_ACK_WAIT_MS: '60000' } },
-  );
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-    brokerStderr += d.toString();
+/** Starts the broker binary on `dataDir` (ack wait a minute) and resolves once it logs "listening". */
+async function startBrokerProcess(dataDir: string): Promise<BrokerChild> {
+  const b = new BrokerChild({
+    args: localBrokerArgs(dataDir),
+    env: envWithoutGregor({ GREGOR_GROUPS_ACK_WAIT_MS: '60000' }),
+    keepLines: false,
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      for (const line of out.split('\n')) {
-        try {
-          const j = JSON.parse(line) as { msg?: string; port?: number };
-          if (j.msg === 'listening' && j.port) resolve(j.port);
-        } catch {
-          // Not a JSON line (yet).
-        }
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`broker exited with ${code} before listening: ${err}${out}`)));
-  });
-  return { proc, port };
-}
-
-function kill9(proc: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGKILL');
-  });
+  brokers.push(b);
+  await b.listening(30_000);
+  return b;
 }
 
 test('broker kill -9 and restart loses no commit and no ack', async (t) => {
   try {
     await killAndRestart(t);
   } catch (err) {
-    if (brokerStderr) (err as Error).message += `\nbroker stderr:\n${brokerStderr.slice(-2000)}`;
+    const stderr = brokers.map((b) => b.stderr).join('');
+    if (stderr) (err as Error).message += `\nbroker stderr:\n${stderr.slice(-2000)}`;
     throw err;
   }
 });
 
 async function killAndRestart(t: TestContext): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gregor-groups-restart-'));
-  const procs: ChildProcess[] = [];
   t.after(async () => {
-    for (const p of procs) await kill9(p);
+    for (const b of brokers) await b.stop('SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   });
   const first = await startBrokerProcess(dataDir);
-  procs.push(first.proc);
   const c1 = await client(t, first.port);
   await c1.admin.createTopic({ name: 'ledger', partitions: 2 });
   const sent = await produce(c1, 'ledger', 50);
@@ -92,10 +63,9 @@ async function killAndRestart(t: TestContext): Promise<void> {
     } else unacked.push(m);
     if (ackedValues.length + unacked.length === 25) break;
   }
-  await kill9(first.proc);
+  await first.stop('SIGKILL');
 
   const second = await startBrokerProcess(dataDir);
-  procs.push(second.proc);
   const c2 = await client(t, second.port);
   assert.deepEqual(await c2.groups.fetchCommitted('fan'), committed, 'fanout commits survive');
   const fan2 = c2.groupConsumer({ group: 'fan', topics: ['ledger'], heartbeatIntervalMs: 200 });
