@@ -41,6 +41,8 @@ const PRODUCE_MS = quick ? 1000 : 2000;
 const LATENCY_MS = quick ? 1500 : 3000;
 
 const rows = new Map<string, Row>();
+/** Suffix of the GregorMQ rows measured with the SDK's sendBatch(). */
+const SEND_BATCH = ' (sendBatch)';
 function add(system: string, client: string, kase: string, r: LoadResult): void {
   const k = `${system}|${client}|${kase}`;
   let row = rows.get(k);
@@ -112,6 +114,19 @@ async function measureGregor(run: number): Promise<{ startMs: number; idleRss: n
     await new Promise((r) => setTimeout(r, 1000));
     const idleRss = server.rssBytes();
     await scenarios(server, 'gregormq', ['sdk'], run);
+    // The SDK's sendBatch(): one promise per 2,000 messages instead of one per message.
+    for (const size of [100, 1024]) {
+      const r = await runLoad({
+        system: 'gregormq',
+        port: server.port,
+        client: 'batch',
+        scenario: 'produce',
+        target: `pb${size}-${run}`,
+        size,
+        durationMs: PRODUCE_MS,
+      });
+      add('gregormq', 'sdk', `produce ${size === 100 ? '100 B' : '1 KiB'} acks=1${SEND_BATCH}`, r);
+    }
     return { startMs: server.startMs, idleRss, loadedRss: server.rssBytes() };
   } finally {
     await server.stop();
@@ -163,8 +178,10 @@ function printTable(
       const cells = [`${kase} ${unit}`, fmt(gv, digits)];
       for (const p of headPeers) {
         const [sys, client] = p.split(' ');
+        // A sendBatch row compares with the peers' plain produce row of the same size.
+        const peerKase = kase.replace(SEND_BATCH, '');
         const pv = median(
-          (rows.get(`${sys}|${client}|${kase}`)?.results ?? []).map((r) => get(r) ?? Number.NaN),
+          (rows.get(`${sys}|${client}|${peerKase}`)?.results ?? []).map((r) => get(r) ?? Number.NaN),
         );
         // Ratio > 1 always means GregorMQ is better.
         const ratio = lowerBetter ? pv / gv : gv / pv;

@@ -151,7 +151,8 @@ export async function startRedis(): Promise<ServerProc> {
 /** The load generator's input. */
 export interface LoadSpec {
   system: 'gregormq' | 'nats' | 'redis';
-  client: 'sdk' | 'std' | 'raw';
+  /** sdk: one send() per message; batch: the SDK's sendBatch() (GregorMQ only); std/raw: peers' clients. */
+  client: 'sdk' | 'batch' | 'std' | 'raw';
   scenario: 'produce' | 'consume' | 'latency';
   port: number;
   /** Topic / stream / subject. */

@@ -16,15 +16,23 @@ export interface RecordMetadata {
   offset: number;
 }
 
-/** One `send()` waiting for its batch's answer. */
+/** Where the outcome of queued records goes: one `send()`'s promise, or a whole `sendBatch()`'s. */
+export interface RecordSink {
+  /** Record number `slot` of the call was acknowledged. */
+  ok(slot: number, m: RecordMetadata): void;
+  fail(err: Error): void;
+}
+
+/** One record waiting for its batch's answer. */
 export interface PendingRecord {
   record: RecordInput;
   /** Estimated bytes, counted against the producer's buffer. */
   size: number;
   /** True once counted in the producer's buffer (placed in a partition queue). */
   placed?: boolean;
-  resolve(m: RecordMetadata): void;
-  reject(err: Error): void;
+  sink: RecordSink;
+  /** Position in its call (0 for send()). */
+  slot: number;
 }
 
 /** A sealed, encoded batch on its way to the broker (possibly again, after a failure). */

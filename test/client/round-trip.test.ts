@@ -98,6 +98,43 @@ test('messages of one partition keep send order, with acks all and a custom part
   }
 });
 
+test('sendBatch: metadata in call order, interleaved with send(); bad records named by index queue nothing', async (t) => {
+  const client = await setup(t);
+  const topic = topicName('batch');
+  await client.admin.createTopic({ name: topic, partitions: 2 });
+  const producer = client.producer();
+  const first = producer.send({ topic, partition: 0, value: 'single-0' });
+  const batch = producer.sendBatch(
+    Array.from({ length: 3000 }, (_, i) => ({ topic, partition: i % 2, value: `b-${i}` })),
+  );
+  const last = producer.send({ topic, partition: 0, value: 'single-1' });
+  const meta = await batch;
+  assert.equal(meta.length, 3000);
+  assert.equal((await first).offset, 0);
+  for (let i = 0; i < 3000; i++) {
+    assert.equal(meta[i]!.partition, i % 2);
+    // Partition 0 starts after the single send before the batch.
+    assert.equal(meta[i]!.offset, i % 2 === 0 ? 1 + i / 2 : (i - 1) / 2, `offset of record ${i}`);
+  }
+  assert.equal((await last).offset, 1501);
+  assert.deepEqual(await producer.sendBatch([]), []);
+
+  await assert.rejects(
+    producer.sendBatch([
+      { topic, value: 'ok' },
+      { topic, value: 42 as unknown as string },
+    ]),
+    (e: Error & { code?: string }) =>
+      e.code === 'INVALID_ARGUMENT' && /sendBatch\(\)\[1\]\.value/.test(e.message),
+  );
+  await assert.rejects(producer.sendBatch('nope' as never), /sendBatch\(\).*array/);
+  await producer.flush();
+  const ends = await Promise.all([0, 1].map((p) => client.admin.listOffsets(topic, p, 'latest')));
+  assert.deepEqual(ends, [1502, 1500], 'the refused batch queued nothing');
+  await producer.close();
+  await assert.rejects(producer.sendBatch([{ topic, value: 'late' }]), /closed/);
+});
+
 for (const mode of ['subscribe', 'fetch'] as const) {
   test(`${mode} consumer starts from earliest, latest, an offset and a timestamp`, async (t) => {
     const client = await setup(t);
