@@ -30,7 +30,8 @@ RUN npm rebuild cbor-extract --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY cli ./cli
-# tsconfig also includes test/ and bench/; they are not copied, so only dist/src and dist/cli are built.
+# tsconfig also includes test/ and bench/; they are not copied, so only dist/src and dist/cli are
+# built, then bundled into dist/bundle/ (what the binaries run).
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
@@ -57,8 +58,8 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 # `docker exec <container> gregorctl cluster` works without knowing where the package lives.
-RUN printf '#!/bin/sh\nexec node /app/dist/cli/gregorctl.js "$@"\n' > /usr/local/bin/gregorctl \
- && printf '#!/bin/sh\nexec node /app/dist/cli/gregormq.js "$@"\n' > /usr/local/bin/gregormq \
+RUN printf '#!/bin/sh\nexec node /app/dist/bundle/gregorctl.js "$@"\n' > /usr/local/bin/gregorctl \
+ && printf '#!/bin/sh\nexec node /app/dist/bundle/gregormq.js "$@"\n' > /usr/local/bin/gregormq \
  && chmod 0755 /usr/local/bin/gregorctl /usr/local/bin/gregormq
 
 ENV NODE_ENV=production \
@@ -78,5 +79,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # SIGTERM (docker stop, a pod deletion) makes the node leave the cluster gracefully; tini forwards
 # it and reaps zombies. Give it time: `docker stop -t 30`.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli/gregormq.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/bundle/gregormq.js"]
 CMD ["--data-dir", "/data"]

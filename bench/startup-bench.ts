@@ -5,9 +5,8 @@
  *
  *   npm run bench:startup                 (GREGOR_BENCH_RUNS=N, default 10)
  *
- * It also bundles the binary with esbuild into dist/bundle/ (`bundleBroker`, the same settings a
- * release build would use) and measures that, because module resolution of ~150 files is most
- * of the tsc output's start-up time. GREGOR_BENCH_BUNDLE=0 skips the bundle.
+ * It measures both the tsc output (dist/cli/gregormq.js) and the esbuild bundle that package.json's
+ * bin runs (dist/bundle/, rebuilt here by cli/bundle.ts). GREGOR_BENCH_BUNDLE=0 skips the bundle.
  *
  * Each run spawns a fresh process on a fresh data dir and polls the client port with TCP connects
  * every 2 ms; "port open" is spawn -> first accepted connection. "joined" is spawn -> /health/ready
@@ -21,44 +20,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { bundleBinaries } from '../cli/bundle.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BROKER = join(HERE, '..', 'cli', 'gregormq.js');
 const RUNS = Number(process.env.GREGOR_BENCH_RUNS ?? 10);
 const WITH_BUNDLE = process.env.GREGOR_BENCH_BUNDLE !== '0';
-/** Where the bundle goes: inside dist/, so its external packages resolve from node_modules. */
-const BUNDLE_DIR = join(HERE, '..', 'bundle');
-
-/** Native add-ons cannot be bundled; they stay `import`s resolved from node_modules. */
-const NATIVE_PACKAGES = ['lz4-napi', '@napi-rs/snappy', '@node-rs/crc32', '@node-rs/xxhash'];
-
-/**
- * Bundles cli/gregormq.ts (found beside dist/, i.e. the repo root) with esbuild: ESM with code
- * splitting, so the dynamically imported cluster layer (and libp2p in it) stays a separate chunk
- * loaded after the client port is open. Returns the entry file.
- */
-export async function bundleBroker(outdir = BUNDLE_DIR): Promise<string> {
-  const { build } = await import('esbuild');
-  const root = join(HERE, '..', '..');
-  await rm(outdir, { recursive: true, force: true });
-  await build({
-    entryPoints: [join(root, 'cli', 'gregormq.ts')],
-    outdir,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: NATIVE_PACKAGES,
-    // CommonJS dependencies call require(); ESM output has none, so give each chunk one.
-    banner: {
-      js: "import { createRequire as __gregorRequire } from 'node:module'; const require = __gregorRequire(import.meta.url);",
-    },
-    logLevel: 'warning',
-  });
-  return join(outdir, 'gregormq.js');
-}
-
 interface Sample {
   portOpenMs: number;
   joinedMs?: number;
@@ -233,8 +200,8 @@ async function main(): Promise<void> {
   rows.push(await measure('node -e net server (baseline)', runNetServer));
   rows.push(await measure('gregormq, cluster layer on (tsc output)', () => runBroker(BROKER)));
   if (WITH_BUNDLE) {
-    const bundle = await bundleBroker();
-    rows.push(await measure('gregormq, cluster layer on (esbuild bundle)', () => runBroker(bundle)));
+    const bundle = await bundleBinaries();
+    rows.push(await measure('gregormq, cluster layer on (esbuild bundle, the bin)', () => runBroker(bundle)));
   }
   process.stdout.write(`runs per case: ${RUNS} (medians; max over runs)\n${table(rows)}\n`);
 }

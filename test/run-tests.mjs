@@ -2,7 +2,7 @@
 // Runs every compiled `*.test.js` under dist/test with node's test runner. Node 20's `--test`
 // takes no globs and would also run helper scripts that live beside the tests.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function find(dir) {
@@ -11,6 +11,24 @@ function find(dir) {
     if (e.isDirectory()) return find(p);
     return e.name.endsWith('.test.js') ? [p] : [];
   });
+}
+
+/** Newest mtime (ms) of the .js files under `dir`. */
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newest(p));
+    else if (e.name.endsWith('.js')) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+// Tests spawn the shipped binaries in dist/bundle/; after a bare `tsc` they would be stale.
+const bundled = 'dist/bundle/gregormq.js';
+if (!existsSync(bundled) || statSync(bundled).mtimeMs < Math.max(newest('dist/src'), newest('dist/cli'))) {
+  const b = spawnSync(process.execPath, ['dist/cli/bundle.js'], { stdio: 'inherit' });
+  if (b.status !== 0) process.exit(b.status ?? 1);
 }
 
 const filter = process.argv.slice(2);

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startTestBroker } from '../helpers/broker.js';
+import { GREGORCTL_BIN } from '../helpers/broker-child.js';
 
-// dist/test/cli/gregorctl.test.js -> dist/cli/gregorctl.js
-const CTL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli', 'gregorctl.js');
+const CTL = GREGORCTL_BIN;
 
 interface Run {
   code: number | null;

@@ -18,7 +18,7 @@ import {
 } from '../helpers/broker-child.js';
 
 export type { LogLine };
-/** dist/cli/gregormq.js and dist/cli/gregorctl.js. */
+/** The shipped binaries (dist/bundle/). */
 export const BROKER_BIN = GREGORMQ_BIN;
 export const CTL_BIN = GREGORCTL_BIN;
 

@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-/** dist/cli/gregormq.js, seen from dist/test/helpers/. */
-export const GREGORMQ_BIN = fileURLToPath(new URL('../../cli/gregormq.js', import.meta.url));
-/** dist/cli/gregorctl.js, seen from dist/test/helpers/. */
-export const GREGORCTL_BIN = fileURLToPath(new URL('../../cli/gregorctl.js', import.meta.url));
+/** The broker binary as package.json's bin ships it (dist/bundle/), seen from dist/test/helpers/. */
+export const GREGORMQ_BIN = fileURLToPath(new URL('../../bundle/gregormq.js', import.meta.url));
+/** The gregorctl binary as shipped (dist/bundle/gregorctl.js). */
+export const GREGORCTL_BIN = fileURLToPath(new URL('../../bundle/gregorctl.js', import.meta.url));
 
 /** This process's environment minus GREGOR_* (the broker would read them as its config), plus `extra`. */
 export function envWithoutGregor(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
