@@ -98,12 +98,37 @@ export interface BrokerServiceOptions {
  */
 export class BrokerService {
   private router?: ServiceRouter;
+  /** Set while cluster routing attaches: topic admin waits for it (see holdTopicAdmin). */
+  private adminHold?: Promise<void>;
 
   constructor(private readonly o: BrokerServiceOptions) {}
 
   /** Switches to cluster routing (or back to single-node with undefined). */
   setRouter(router: ServiceRouter | undefined): void {
     this.router = router;
+  }
+
+  /**
+   * Holds topic create, delete and partition changes until the returned function is called.
+   * Cluster routing takes this before it snapshots the local topics into its catalog and releases
+   * it once it is the router: a topic created in between would otherwise exist on this node only,
+   * unknown to the catalog and so never given an owner.
+   */
+  holdTopicAdmin(): () => void {
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.adminHold = hold;
+    return () => {
+      if (this.adminHold === hold) this.adminHold = undefined;
+      release();
+    };
+  }
+
+  private async admin(): Promise<ServiceRouter | undefined> {
+    for (let i = 0; i < 10 && this.adminHold; i++) await this.adminHold;
+    return this.router;
   }
 
   /** Throws NOT_OWNER when cluster routing says another node serves the partition. */
@@ -120,12 +145,14 @@ export class BrokerService {
     return this.o.topics;
   }
 
-  createTopic(spec: TopicSpec): Promise<TopicDefinition> {
-    return this.router ? this.router.createTopic(spec) : this.o.topics.create(spec);
+  async createTopic(spec: TopicSpec): Promise<TopicDefinition> {
+    const router = await this.admin();
+    return router ? router.createTopic(spec) : this.o.topics.create(spec);
   }
 
-  deleteTopic(name: string): Promise<void> {
-    return this.router ? this.router.deleteTopic(name) : this.o.topics.delete(name);
+  async deleteTopic(name: string): Promise<void> {
+    const router = await this.admin();
+    return router ? router.deleteTopic(name) : this.o.topics.delete(name);
   }
 
   listTopics(): TopicDefinition[] {
@@ -136,8 +163,9 @@ export class BrokerService {
     return this.o.topics.describe(name);
   }
 
-  addPartitions(name: string, count: number): Promise<TopicDefinition> {
-    return this.router ? this.router.addPartitions(name, count) : this.o.topics.addPartitions(name, count);
+  async addPartitions(name: string, count: number): Promise<TopicDefinition> {
+    const router = await this.admin();
+    return router ? router.addPartitions(name, count) : this.o.topics.addPartitions(name, count);
   }
 
   /**

@@ -43,6 +43,8 @@ export interface OutgoingBatch {
   /** Times it was sent. */
   attempts: number;
   state: 'ready' | 'inflight';
+  /** When it was sealed (ms epoch): a batch waits at most deliveryTimeoutMs for a leader. */
+  sealedAt: number;
   /** Last retriable failure, reported if retries run out. */
   lastError?: GregorError;
 }

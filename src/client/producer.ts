@@ -49,6 +49,11 @@ export interface ProducerOptions {
   bufferBytes?: number;
   /** How long the broker may take to replicate before answering TIMEOUT, ms. Default 30000. */
   ackTimeoutMs?: number;
+  /**
+   * How long a batch may wait for its partition to have a leader before its sends fail with
+   * TIMEOUT, ms (Kafka's delivery.timeout.ms). Default 120000.
+   */
+  deliveryTimeoutMs?: number;
   /** Default: murmur2 of the key (Kafka-compatible); keyless messages stick to one partition per batch. */
   partitioner?: Partitioner;
 }
@@ -96,6 +101,7 @@ export class Producer {
   private readonly retryBackoffMs: number;
   private readonly bufferBytes: number;
   private readonly ackTimeoutMs: number;
+  private readonly deliveryTimeoutMs: number;
   private readonly partitioner: Partitioner | undefined;
 
   private readonly queues = new Map<string, Queue>();
@@ -146,6 +152,7 @@ export class Producer {
     this.retryBackoffMs = checkInt('producer.retryBackoffMs', opts.retryBackoffMs ?? 100, 0);
     this.bufferBytes = checkInt('producer.bufferBytes', opts.bufferBytes ?? 32 * 1024 * 1024, 1);
     this.ackTimeoutMs = checkInt('producer.ackTimeoutMs', opts.ackTimeoutMs ?? 30_000, 0, 0xffff_ffff);
+    this.deliveryTimeoutMs = checkInt('producer.deliveryTimeoutMs', opts.deliveryTimeoutMs ?? 120_000, 1);
     if (opts.partitioner !== undefined && typeof opts.partitioner !== 'function')
       throw new InvalidOptionError(
         'producer.partitioner',
@@ -382,7 +389,7 @@ export class Producer {
       for (const r of records) this.settleRecord(r, err as Error);
       return;
     }
-    q.sealed.push({ records, bytes, baseSequence, attempts: 0, state: 'ready' });
+    q.sealed.push({ records, bytes, baseSequence, attempts: 0, state: 'ready', sealedAt: Date.now() });
   }
 
   /** Sends every batch that may go now: one request per leader node, one batch per partition each. */
@@ -549,7 +556,26 @@ export class Producer {
         const e = err as GregorError;
         if (!e.retriable) for (const b of [...q.sealed]) this.giveUp(q, b, e);
       })
-      .finally(() => this.afterSettle(q));
+      .finally(() => {
+        this.expireLeaderless(q);
+        this.afterSettle(q);
+      });
+  }
+
+  /** Fails the batches that have waited longer than deliveryTimeoutMs for a leader. */
+  private expireLeaderless(q: Queue): void {
+    const now = Date.now();
+    for (const b of [...q.sealed]) {
+      if (b.state !== 'ready' || now - b.sealedAt < this.deliveryTimeoutMs) continue;
+      this.giveUp(
+        q,
+        b,
+        new GregorError(
+          'TIMEOUT',
+          `${q.topic}/${q.partition} had no leader for ${now - b.sealedAt} ms (producer.deliveryTimeoutMs ${this.deliveryTimeoutMs})`,
+        ),
+      );
+    }
   }
 
   private async ensureIdentity(): Promise<ProducerIdentity> {

@@ -56,6 +56,16 @@ export async function attachRouting(
   // Routing starts from a joined view. While this node is still JOINING it is not an eligible
   // owner of anything, so a first view taken then would close every partition it had been
   // serving as a single node, only to reopen them a moment later.
+  // Topic admin waits from here until routing is installed (see holdTopicAdmin).
+  const releaseAdmin = broker.service.holdTopicAdmin();
+  try {
+    return await attach(broker, node, o);
+  } finally {
+    releaseAdmin();
+  }
+}
+
+async function attach(broker: Broker, node: ClusterNode, o: RoutingOptions): Promise<ClusterRouting> {
   await node.joined;
   const log = o.logger?.child({ component: 'routing' });
   const tm = broker.topics;

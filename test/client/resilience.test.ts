@@ -13,7 +13,7 @@ import {
   isGregorError,
   type Message,
 } from '../../src/index.js';
-import { startTestBroker } from '../helpers/broker.js';
+import { fakeRouter, startTestBroker } from '../helpers/broker.js';
 import { TcpProxy, waitFor } from './tcp-proxy.js';
 
 const FAST_RECONNECT = { initialDelayMs: 20, maxDelayMs: 200 };
@@ -165,4 +165,25 @@ test('requests waiting on a dead connection fail after maxAttempts, and the clie
   await assert.rejects(client.admin.listTopics(), { code: 'CONNECTION_CLOSED', retriable: true });
   proxy.targetPort = deadPort;
   assert.ok(Array.isArray(await client.admin.listTopics()));
+});
+
+test('a send to a partition without a leader fails with TIMEOUT after deliveryTimeoutMs; then works again', async (t) => {
+  const broker = await startTestBroker(t);
+  await broker.topics.create({ name: 'leaderless', partitions: 1 });
+  let owner = '';
+  broker.service.setRouter(fakeRouter(broker, () => owner));
+  t.after(() => broker.service.setRouter(undefined));
+  const client = await connect({ brokers: `127.0.0.1:${broker.port}` });
+  t.after(() => client.close());
+  const producer = client.producer({ deliveryTimeoutMs: 300, retryBackoffMs: 20 });
+  await assert.rejects(
+    producer.send({ topic: 'leaderless', value: 'x' }),
+    (e: Error & { code?: string }) =>
+      e.code === 'TIMEOUT' && /leaderless\/0 had no leader .*deliveryTimeoutMs 300/.test(e.message),
+  );
+  // A leader appears: later sends go through.
+  owner = 'test-node';
+  const m = await producer.send({ topic: 'leaderless', value: 'y' });
+  assert.equal(m.partition, 0);
+  assert.ok(m.offset >= 0);
 });

@@ -169,7 +169,9 @@ async function worker(port: number, seed: number, topics: string[], budget: { le
 }
 
 async function metric(broker: ChildBroker, name: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`);
+  const res = await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`, {
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await res.text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   assert.ok(line, `/metrics has no ${name}`);
@@ -195,15 +197,34 @@ async function leadersKnown(client: Client, topic: string): Promise<void> {
   );
 }
 
-/** Produces `n` messages with a fresh client and reads them back from the start. */
+/** Rejects naming `what` if `p` has not settled within `ms` (so a stuck step fails, not hangs). */
+async function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Produces `n` messages with a fresh client and reads them back from the start (30 s each, bounded). */
 async function roundTrip(port: number, topic: string, n: number): Promise<Message[]> {
   const client = await connect({ brokers: `127.0.0.1:${port}` });
   try {
     await client.admin.createTopic({ name: topic, partitions: 2 });
     await leadersKnown(client, topic);
-    const producer = client.producer();
-    const meta = await Promise.all(
-      Array.from({ length: n }, (_, i) => producer.send({ topic, key: `k${i % 5}`, value: `v${i}` })),
+    const producer = client.producer({ deliveryTimeoutMs: 20_000 });
+    const meta = await within(
+      `producing ${n} messages to ${topic}`,
+      30_000,
+      Promise.all(
+        Array.from({ length: n }, (_, i) => producer.send({ topic, key: `k${i % 5}`, value: `v${i}` })),
+      ),
     );
     assert.equal(
       new Set(meta.map((m) => `${m.partition}/${m.offset}`)).size,
@@ -211,10 +232,16 @@ async function roundTrip(port: number, topic: string, n: number): Promise<Messag
       'every send got its own offset',
     );
     const out: Message[] = [];
-    for await (const m of client.consumer({ topic, from: 'earliest' })) {
-      out.push(m);
-      if (out.length >= n) break;
-    }
+    await within(
+      `reading ${n} messages of ${topic} back`,
+      30_000,
+      (async () => {
+        for await (const m of client.consumer({ topic, from: 'earliest' })) {
+          out.push(m);
+          if (out.length >= n) break;
+        }
+      })(),
+    );
     return out;
   } finally {
     await client.close();
