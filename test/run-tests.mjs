@@ -41,5 +41,12 @@ if (files.length === 0) {
   process.stderr.write('run-tests: no test files found under dist/test (did the build run?)\n');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// No test may hang CI: each gets 5 minutes unless it sets its own timeout (soaks get an hour),
+// and a file whose tests are done exits even if a stray handle would keep it alive.
+const timeout = process.env.GREGOR_SOAK === '1' ? 3_600_000 : 300_000;
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', `--test-timeout=${timeout}`, '--test-force-exit', ...files],
+  { stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);
