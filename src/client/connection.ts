@@ -260,11 +260,18 @@ export class Connection {
     }
     let done: ((err?: Error | null) => void) | undefined;
     if (job.oneWay) {
-      done = (err) =>
-        this.settle(
-          job,
-          err ? new ConnectionError(this.address, `write failed: ${err.message}`, { cause: err }) : null,
-        );
+      done = (err) => {
+        const failure = err
+          ? new ConnectionError(this.address, `write failed: ${err.message}`, { cause: err })
+          : null;
+        // A write to a socket with room completes at once and its callback runs on this same
+        // tick, so `await publish(..., { acks: 0 })` in a loop would never give the event loop a
+        // turn: the process's own socket reads (subscriptions), timers and other clients starve
+        // until the loop ends or the socket backs up (the pubsub bench saw 400-760 ms stalls).
+        // Resolving on the next loop turn lets pending I/O run between sends; the bytes are
+        // already handed to the socket, so the message itself is not delayed.
+        setImmediate(() => this.settle(job, failure));
+      };
     } else {
       job.correlationId = cid;
       this.inFlight.set(cid, job);
