@@ -187,7 +187,7 @@ test('an acks-0 publish loop ten times the credit window reaches a subscriber in
   const client = await setup(t);
   const topic = topicName('eph-burst');
   await client.admin.createTopic({ name: topic, partitions: 1, kind: 'ephemeral' });
-  const window = 200;
+  const window = 1000;
   const n = window * 10;
   const sub = client.subscribe(topic, { maxMessages: window });
   await sub.ready();
