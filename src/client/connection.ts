@@ -42,6 +42,11 @@ export interface ConnectionOptions {
   maxInFlight?: number;
 }
 
+/** One-way sends settled in one event-loop turn before the rest wait for the next turn. */
+const ONE_WAY_SENDS_PER_TURN = 64;
+/** ...or this long since the turn's first one, ms, whichever comes first. */
+const ONE_WAY_TURN_BUDGET_MS = 1;
+
 /** Both ops that answer: the ops `request()` accepts. */
 type AnsweredOp = RequestOp & ResponseOp;
 /** Ops sent without waiting for an answer: PRODUCE/PUBLISH with acks 0 and CREDIT. */
@@ -89,6 +94,11 @@ export class Connection {
   private epoch = 0;
   private readonly deliveries = new Map<number, (d: DeliveryPush) => void>();
   private readonly disconnectListeners = new Set<(err: Error) => void>();
+  /** One-way sends settled in the current event-loop turn; -1 when no turn is open. */
+  private oneWayThisTurn = -1;
+  private oneWayTurnStartedAt = 0;
+  /** One-way settlements held for the next turn, in send order. */
+  private readonly oneWayHeld: { job: Job; err: Error | null }[] = [];
 
   constructor(private readonly o: ConnectionOptions) {
     this.address = formatAddress(o.address);
@@ -207,6 +217,37 @@ export class Connection {
     else job.resolve(value);
   }
 
+  /**
+   * Settles a one-way send once its bytes are handed to the socket. A write to a socket with room
+   * completes at once and its callback runs on the same tick, so `await publish(..., { acks: 0 })`
+   * in a loop never gave the event loop a turn: the process's own subscription sockets, timers
+   * and other connections starved until the loop ended or the socket backed up (the pubsub bench
+   * saw 380-760 ms stalls, and a subscriber in the same process could not return credit, so a
+   * burst beyond its window was dropped). So a turn settles at most ONE_WAY_SENDS_PER_TURN sends
+   * or ONE_WAY_TURN_BUDGET_MS worth; the rest settle, in order, on the next turn, after pending
+   * I/O. The bytes are already written, so only the caller's await waits, never the message.
+   */
+  private settleOneWay(job: Job, err: Error | null): void {
+    if (this.oneWayThisTurn < 0) {
+      this.oneWayThisTurn = 0;
+      this.oneWayTurnStartedAt = performance.now();
+      setImmediate(() => this.nextOneWayTurn());
+    }
+    if (
+      this.oneWayHeld.length === 0 &&
+      this.oneWayThisTurn < ONE_WAY_SENDS_PER_TURN &&
+      performance.now() - this.oneWayTurnStartedAt < ONE_WAY_TURN_BUDGET_MS
+    ) {
+      this.oneWayThisTurn++;
+      this.settle(job, err);
+    } else this.oneWayHeld.push({ job, err });
+  }
+
+  private nextOneWayTurn(): void {
+    this.oneWayThisTurn = -1;
+    for (const h of this.oneWayHeld.splice(0)) this.settle(h.job, h.err);
+  }
+
   private onTimeout(job: Job, ms: number): void {
     const err = new RequestTimeoutError(`${job.op} to ${this.address} got no answer within ${ms} ms`);
     const i = this.queue.indexOf(job);
@@ -261,7 +302,7 @@ export class Connection {
     let done: ((err?: Error | null) => void) | undefined;
     if (job.oneWay) {
       done = (err) =>
-        this.settle(
+        this.settleOneWay(
           job,
           err ? new ConnectionError(this.address, `write failed: ${err.message}`, { cause: err }) : null,
         );

@@ -44,6 +44,8 @@ export class ClientConnection {
   private closing = false;
   private idleSince = Date.now();
   private readonly settledWaiters: (() => void)[] = [];
+  /** True from the first write of a tick until the nextTick that flushes them together. */
+  private corkedThisTick = false;
 
   constructor(
     readonly socket: Socket,
@@ -159,15 +161,25 @@ export class ClientConnection {
     }
   }
 
-  /** Writes a frame's buffers as one unit; pauses reading when the client falls behind. */
+  /**
+   * Writes a frame's buffers; pauses reading when the client falls behind. Every frame written
+   * during one tick leaves in a single writev: a chunk of N PUBLISH requests (or a forwarded run
+   * of batches) fans out into N DELIVERY frames, and one write syscall per frame made a broker
+   * that had fallen behind (a GC pause, a busy CPU) slower to catch up than the work itself. The
+   * cork is released on process.nextTick, before the event loop moves on, so nothing waits for a
+   * timer or the next I/O.
+   */
   write(parts: Buffer[]): void {
     if (this.socket.destroyed || !this.socket.writable) return;
-    if (parts.length === 1) this.socket.write(parts[0]!);
-    else {
+    if (!this.corkedThisTick) {
+      this.corkedThisTick = true;
       this.socket.cork();
-      for (const p of parts) this.socket.write(p);
-      this.socket.uncork();
+      process.nextTick(() => {
+        this.corkedThisTick = false;
+        this.socket.uncork();
+      });
     }
+    for (const p of parts) this.socket.write(p);
     if (this.socket.writableLength >= WRITE_HIGH_WATER_BYTES) this.socket.pause();
   }
 

@@ -216,6 +216,39 @@ test('ephemeral publish fans out to two subscribers', async (t) => {
   assert.equal((await client.publish(lonely, 'nobody')).subscribers, 0);
 });
 
+test('an acks-0 publish loop ten times the credit window reaches a subscriber in the same process in full and in order', async (t) => {
+  // Broker, publisher and subscriber share one event loop here, as a bench or an app that both
+  // publishes and subscribes does. If `await publish(acks 0)` resolved on the same tick, the loop
+  // would never let the subscriber read or return credit: the whole burst would reach the broker
+  // at once and everything past the first window would be dropped.
+  const client = await setup(t);
+  const topic = topicName('eph-burst');
+  await client.admin.createTopic({ name: topic, partitions: 1, kind: 'ephemeral' });
+  const window = 1000;
+  const n = window * 10;
+  const sub = client.subscribe(topic, { maxMessages: window });
+  await sub.ready();
+  const got: string[] = [];
+  const reading = (async () => {
+    for await (const m of sub) {
+      got.push(m.value!.toString());
+      if (got.length >= n) break;
+    }
+  })();
+  let seenWhilePublishing = 0;
+  for (let i = 0; i < n; i++) {
+    await client.publish(topic, `b${i}`, { acks: 0 });
+    seenWhilePublishing = got.length;
+  }
+  await waitFor('the whole burst delivered', () => got.length >= n, 20_000);
+  await reading;
+  assert.ok(seenWhilePublishing > 0, 'the subscriber read while the publish loop ran');
+  assert.deepEqual(
+    got,
+    Array.from({ length: n }, (_, i) => `b${i}`),
+  );
+});
+
 test('admin: create (ifNotExists), describe, list, delete; typed errors', async (t) => {
   const client = await setup(t);
   const topic = topicName('admin');
