@@ -149,6 +149,7 @@ export class FileLog implements PartitionLog {
   private roll(): Segment {
     const old = this.active;
     old.writeIndexes();
+    old.forgetRecent();
     const base = old.nextOffset;
     const logPath = path.join(this.dir, segmentFileName(base, '.log'));
     let fd: number;

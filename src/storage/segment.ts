@@ -38,12 +38,18 @@ const WALK_WINDOW = 16 << 10;
  * One `.log` file with its two sparse indexes. The segment tracks its valid size itself: bytes
  * past `size` (a failed write that could not be cut back) are never served.
  */
+/** Bytes of the newest writes a segment keeps in memory for caught-up readers. */
+const RECENT_BYTES = 64 * 1024;
+
 export class Segment {
   readonly logPath: string;
   readonly indexPath: string;
   readonly timeIndexPath: string;
   /** Bytes of whole, valid batches. */
   size = 0;
+  /** Copies of the newest written bytes, oldest first (see rememberRecent). */
+  private recent: { position: number; bytes: Buffer }[] = [];
+  private recentBytes = 0;
   /** Offset after the last batch. */
   nextOffset: number;
   /** Largest maxTimestamp of any batch here; -Infinity when empty. */
@@ -98,6 +104,7 @@ export class Segment {
 
   /** Rebuilds size and indexes from the file's first `validBytes` bytes (after a truncation). */
   rescan(validBytes: number): void {
+    this.forgetRecent();
     this.index = new OffsetIndex();
     this.timeIndex = new TimeIndex();
     this.bytesSinceIndex = 0;
@@ -120,6 +127,7 @@ export class Segment {
 
   /** Writes `len` bytes of `buf` at the end of the file; on failure cuts the file back so no partial batch stays. */
   write(buf: Buffer, len: number): void {
+    const position = this.size;
     if (this.tailDirty) {
       try {
         this.fs.ftruncateSync(this.fd, this.size);
@@ -142,12 +150,57 @@ export class Segment {
       } catch {
         this.tailDirty = true;
       }
+      this.forgetRecent();
       throw storageError(`appending ${len} bytes at byte ${this.size} of`, this.logPath, err);
     }
+    this.rememberRecent(position, buf, len);
+  }
+
+  /**
+   * Keeps a copy of the newest written bytes (at most RECENT_BYTES, contiguous up to the end of
+   * the file), so a reader that has caught up with the producers, the usual live subscriber, is
+   * answered from memory instead of a read through libuv's thread pool, which it would share with
+   * fsyncs and every other partition's reads.
+   */
+  private rememberRecent(position: number, buf: Buffer, len: number): void {
+    const last = this.recent.at(-1);
+    if (len > RECENT_BYTES || (last && last.position + last.bytes.length !== position)) {
+      this.forgetRecent();
+      if (len > RECENT_BYTES) return;
+    }
+    this.recent.push({ position, bytes: Buffer.from(buf.subarray(0, len)) });
+    this.recentBytes += len;
+    while (this.recentBytes > RECENT_BYTES) this.recentBytes -= this.recent.shift()!.bytes.length;
+  }
+
+  /** Drops the recent copies (on truncation, a failed write, or when the segment stops being the active one). */
+  forgetRecent(): void {
+    this.recent = [];
+    this.recentBytes = 0;
+  }
+
+  /** Fills buf[0, len) from the recent copies when they hold all of [position, position + len). */
+  private readRecent(buf: Buffer, len: number, position: number): boolean {
+    const first = this.recent[0];
+    if (!first || position < first.position || position + len > this.size) return false;
+    let got = 0;
+    for (const r of this.recent) {
+      const end = r.position + r.bytes.length;
+      if (end <= position + got) continue;
+      got += r.bytes.copy(
+        buf,
+        got,
+        position + got - r.position,
+        Math.min(r.bytes.length, position + len - r.position),
+      );
+      if (got >= len) break;
+    }
+    return got === len;
   }
 
   /** Cuts the file at `position` (a batch boundary) and rebuilds the in-memory state. */
   truncateAtPosition(position: number): void {
+    this.forgetRecent();
     try {
       this.fs.ftruncateSync(this.fd, position);
     } catch (err) {
@@ -200,6 +253,7 @@ export class Segment {
   }
 
   private async readFully(buf: Buffer, len: number, position: number): Promise<number> {
+    if (this.readRecent(buf, len, position)) return len;
     let got = 0;
     while (got < len) {
       let n: number;

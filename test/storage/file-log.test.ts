@@ -44,6 +44,28 @@ describe('FileLog on disk', () => {
     }
   });
 
+  test('reads of the newest batches (served from memory) equal what the files hold', async (t) => {
+    const dir = await tempDir(t);
+    const log = await openFileLog(dir, { segmentBytes: 64 * 1024 });
+    // Small and large batches, over several segments, so reads hit the in-memory copy of the
+    // newest writes, straddle its start, and miss it.
+    for (let i = 0; i < 600; i++)
+      await log.append(makeBatch(`r${i}`, 1 + (i % 4), 1_700_000_000_000 + i, i % 50 === 0 ? 70_000 : 30));
+    const live: Buffer[] = [];
+    for (let o = log.startOffset; o < log.endOffset; o += 7) {
+      for (const max of [1, 700, 100_000]) live.push((await log.read(o, max)).bytes);
+    }
+    await log.close();
+    const again = await openFileLog(dir, { segmentBytes: 64 * 1024 });
+    beforeRemove(dir, () => again.close());
+    const fromDisk: Buffer[] = [];
+    for (let o = again.startOffset; o < again.endOffset; o += 7) {
+      for (const max of [1, 700, 100_000]) fromDisk.push((await again.read(o, max)).bytes);
+    }
+    assert.equal(live.length, fromDisk.length);
+    for (let i = 0; i < live.length; i++) assert.ok(live[i]!.equals(fromDisk[i]!), `read ${i} differs`);
+  });
+
   test('reopening preserves batches, offsets, timestamps and stats', async (t) => {
     const dir = await tempDir(t);
     const opts: FileLogOptions = { segmentBytes: 700, indexIntervalBytes: 150 };
