@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../src/index.js';
-import { BrokerChild, localBrokerArgs } from '../test/helpers/broker-child.js';
+import { BrokerChild, envWithoutGregor, localBrokerArgs } from '../test/helpers/broker-child.js';
 import { paced, stampedPayload } from './broker-bench/stats.js';
 
 const MESSAGES = Number(process.env.GREGOR_BENCH_MESSAGES ?? 500_000);
@@ -31,7 +31,12 @@ async function startBroker(name: string, seeds: string[]): Promise<Proc> {
   const dir = await mkdtemp(join(tmpdir(), 'gregor-pubsub-bench-'));
   const args = [...localBrokerArgs(dir), '--node-name', name, '--no-mdns', '--cluster-host', '127.0.0.1'];
   if (seeds.length) args.push('--seeds', seeds.join(','));
-  const child = new BrokerChild({ args, keepLines: false, stderr: 'inherit' });
+  // Gossip at the default (lan) preset's 500 ms, as a deployment runs it; `local` gossips every
+  // 100 ms so that tests converge fast.
+  const env = envWithoutGregor({
+    GREGOR_CLUSTER_GOSSIP_INTERVAL_MS: process.env.GREGOR_BENCH_GOSSIP_MS ?? '500',
+  });
+  const child = new BrokerChild({ args, env, keepLines: false, stderr: 'inherit' });
   let attached = false;
   child.onLine((l) => {
     if (l.msg === 'cluster routing attached') attached = true;
@@ -53,6 +58,17 @@ async function main(): Promise<void> {
   const sub = await connect({ brokers: [`127.0.0.1:${b.port}`] });
   try {
     await pub.admin.createTopic({ name: 'bench', partitions: 1, kind: 'ephemeral' });
+    // A create returns once every member A knows has the topic; B, which joined a moment ago,
+    // may not be one of them yet and learns it at its next gossip exchange.
+    for (let i = 0; ; i++) {
+      const known = await sub.admin.describeTopic('bench').then(
+        () => true,
+        () => false,
+      );
+      if (known) break;
+      if (i >= 200) throw new Error('node B did not learn topic "bench" in 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const consumer = sub.subscribe('bench', { maxMessages: 1_000_000, maxBytes: 256 * 1024 * 1024 });
     await consumer.ready();
     let received = 0;
