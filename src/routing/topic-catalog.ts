@@ -223,14 +223,20 @@ export class TopicCatalog {
     await this.waitForAgreement(r.def.name);
   }
 
-  /** Waits until every live NORMAL member publishes the same record for `name` (bounded). */
+  /**
+   * Waits until every live member publishes the same record for `name` (bounded). JOINING members
+   * count too: a node that joined a moment ago already serves clients, and a topic it has not
+   * heard of would be UNKNOWN_TOPIC there right after the create returned.
+   */
   async waitForAgreement(name: string, timeoutMs = this.o.agreementTimeoutMs ?? 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const want = this.records.get(name);
       const agreed = this.o.node
         .members()
-        .filter((m) => !m.isSelf && m.status === 'NORMAL' && m.liveness !== 'dead')
+        .filter(
+          (m) => !m.isSelf && (m.status === 'NORMAL' || m.status === 'JOINING') && m.liveness !== 'dead',
+        )
         .every((m) => sameRecord(parseRecord(name, m.facts[`${TOPIC_KEY_PREFIX}${name}`]), want));
       if (agreed) return true;
       if (Date.now() >= deadline || this.stopped) return false;
