@@ -53,9 +53,6 @@ export async function attachRouting(
   node: ClusterNode,
   o: RoutingOptions,
 ): Promise<ClusterRouting> {
-  // Routing starts from a joined view. While this node is still JOINING it is not an eligible
-  // owner of anything, so a first view taken then would close every partition it had been
-  // serving as a single node, only to reopen them a moment later.
   // Topic admin waits from here until routing is installed (see holdTopicAdmin).
   const releaseAdmin = broker.service.holdTopicAdmin();
   try {
@@ -66,6 +63,9 @@ export async function attachRouting(
 }
 
 async function attach(broker: Broker, node: ClusterNode, o: RoutingOptions): Promise<ClusterRouting> {
+  // Routing starts from a joined view. While this node is still JOINING it is not an eligible
+  // owner of anything, so a first view taken then would close every partition it had been
+  // serving as a single node, only to reopen them a moment later.
   await node.joined;
   const log = o.logger?.child({ component: 'routing' });
   const tm = broker.topics;
