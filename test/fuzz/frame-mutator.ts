@@ -7,6 +7,7 @@ import {
   type RequestOp,
 } from '../../src/protocol/index.js';
 import { encodeBatch, OFF_CRC } from '../../src/storage/record-batch.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 /**
  * Frame mutators for the broker fuzz test. Every mutation starts from a frame the real encoders
@@ -15,16 +16,7 @@ import { encodeBatch, OFF_CRC } from '../../src/storage/record-batch.js';
  */
 
 /** A small deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = seededRandom;
 
 /** Random integer in [0, n). */
 export function pick(rand: () => number, n: number): number {

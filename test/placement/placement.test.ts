@@ -11,18 +11,10 @@ import {
   type PlacementTopic,
   partitionsOf,
 } from '../../src/placement/index.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
-// Seeded PRNG so a failing property case reproduces (mulberry32).
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded PRNG so a failing property case reproduces.
+const rng = seededRandom;
 function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
   const out = [...xs];
   for (let i = out.length - 1; i > 0; i--) {

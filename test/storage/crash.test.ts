@@ -5,23 +5,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openFileLog } from '../../src/storage/file-log.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { batchFor, checkBatch } from './crash-batches.js';
 import { readAll, tempDir } from './log-helpers.js';
 
 const WRITER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash-writer.js');
 const ROUNDS = process.env.GREGOR_SOAK === '1' ? 200 : 20;
-
-/** Small seeded PRNG (mulberry32) so a failing run can be replayed with GREGOR_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Polls `cond` every few ms until it holds or `ms` pass. */
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -93,7 +82,7 @@ async function verify(
 test(`SIGKILL during fsync=always appends loses no acknowledged batch (${ROUNDS} kills)`, async (t) => {
   const seed = Number(process.env.GREGOR_SEED ?? Date.now() % 1_000_000);
   t.diagnostic(`seed ${seed} (replay with GREGOR_SEED=${seed})`);
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const dir = await tempDir(t, 'gregor-crash-');
   const children = new Set<ChildProcess>();
   t.after(() => {
