@@ -1,7 +1,14 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { AckPolicy, DeliverPolicy, type NatsConnection, connect as natsConnect } from 'nats';
 import type { LoadSpec } from './procs.js';
-import { LatencyRecorder, type LoadResult, paced, stampedPayload, throughput } from './stats.js';
+import {
+  LatencyRecorder,
+  type LoadResult,
+  paced,
+  stampedPayload,
+  throughput,
+  windowedProduce,
+} from './stats.js';
 
 /*
  * NATS JetStream load, through the standard `nats` client ('std') and through hand-written NATS
@@ -102,22 +109,9 @@ async function stdProduceFor(nc: NatsConnection, spec: LoadSpec, ms: number) {
   const js = nc.jetstream();
   const subject = `${spec.target}.data`;
   const value = Buffer.alloc(spec.size, 0x62);
-  const open: Promise<unknown>[] = [];
-  let acked = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    const chunk = Array.from({ length: 1000 }, () => js.publish(subject, value));
-    open.push(Promise.all(chunk));
-    if (open.length >= WINDOW / 1000) {
-      await open.shift();
-      acked += 1000;
-    }
-  }
-  for (const c of open) {
-    await c;
-    acked += 1000;
-  }
-  return { acked, seconds: (performance.now() - t0) / 1000 };
+  return windowedProduce(ms, WINDOW, 1000, () =>
+    Promise.all(Array.from({ length: 1000 }, () => js.publish(subject, value))),
+  );
 }
 
 async function stdProduce(nc: NatsConnection, spec: LoadSpec): Promise<LoadResult> {

@@ -1,7 +1,14 @@
 import { Redis } from 'ioredis';
 import type { LoadSpec } from './procs.js';
 import { encodeCommand, RawRedis, type RespValue } from './resp.js';
-import { LatencyRecorder, type LoadResult, paced, stampedPayload, throughput } from './stats.js';
+import {
+  LatencyRecorder,
+  type LoadResult,
+  paced,
+  stampedPayload,
+  throughput,
+  windowedProduce,
+} from './stats.js';
 
 /*
  * Redis Streams load (AOF on, fsync every second), through `ioredis` ('std', many commands in
@@ -32,21 +39,9 @@ export async function redisLoad(spec: LoadSpec): Promise<LoadResult> {
 
 async function stdProduceFor(r: Redis, spec: LoadSpec, ms: number) {
   const value = Buffer.alloc(spec.size, 0x62);
-  const open: Promise<unknown>[] = [];
-  let acked = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    open.push(Promise.all(Array.from({ length: 1000 }, () => r.xadd(spec.target, '*', 'v', value))));
-    if (open.length >= WINDOW / 1000) {
-      await open.shift();
-      acked += 1000;
-    }
-  }
-  for (const c of open) {
-    await c;
-    acked += 1000;
-  }
-  return { acked, seconds: (performance.now() - t0) / 1000 };
+  return windowedProduce(ms, WINDOW, 1000, () =>
+    Promise.all(Array.from({ length: 1000 }, () => r.xadd(spec.target, '*', 'v', value))),
+  );
 }
 
 async function stdProduce(r: Redis, spec: LoadSpec): Promise<LoadResult> {

@@ -104,6 +104,34 @@ export async function paced(rate: number, durationMs: number, send: (slot: numbe
   return total;
 }
 
+/**
+ * Calls `sendChunk` (which sends `chunk` messages and resolves when all are acknowledged) for
+ * `ms`, keeping at most `window` messages unacknowledged; returns the acknowledged count and the
+ * time until the last acknowledgement.
+ */
+export async function windowedProduce(
+  ms: number,
+  window: number,
+  chunk: number,
+  sendChunk: () => Promise<unknown>,
+): Promise<{ acked: number; seconds: number }> {
+  const open: Promise<unknown>[] = [];
+  let acked = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    open.push(sendChunk());
+    if (open.length >= window / chunk) {
+      await open.shift();
+      acked += chunk;
+    }
+  }
+  for (const c of open) {
+    await c;
+    acked += chunk;
+  }
+  return { acked, seconds: (performance.now() - t0) / 1000 };
+}
+
 /** Formats a number for the report: 1234567 -> "1,234,567", small values with decimals. */
 export function fmt(x: number | undefined, digits = 0): string {
   if (x === undefined || !Number.isFinite(x)) return '-';
