@@ -101,51 +101,40 @@ export async function startGregor(extra: string[] = []): Promise<ServerProc> {
   };
 }
 
-/** Starts `nats-server -js` with its store in a temp dir (JetStream's default: fsync every 2 min). */
-export async function startNats(): Promise<ServerProc> {
-  const dir = await mkdtemp(join(tmpdir(), 'nats-bench-'));
+/** Spawns a peer server that takes a port and a data dir; cold start = spawn until its port accepts. */
+async function startPeer(
+  name: string,
+  cmd: string,
+  args: (port: number, dir: string) => string[],
+): Promise<ServerProc> {
+  const dir = await mkdtemp(join(tmpdir(), `${name}-bench-`));
   const port = await freePort();
   const t0 = performance.now();
-  const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  const proc = spawn(cmd, args(port, dir), { stdio: ['ignore', 'ignore', 'ignore'] });
   await waitForPort(port, proc, 10_000);
   const startMs = performance.now() - t0;
-  return {
-    name: 'nats',
-    proc,
-    port,
+  return { name, proc, port, dir, startMs, rssBytes: () => rssOf(proc.pid), stop: stopper(proc, dir) };
+}
+
+/** Starts `nats-server -js` with its store in a temp dir (JetStream's default: fsync every 2 min). */
+export function startNats(): Promise<ServerProc> {
+  return startPeer('nats', 'nats-server', (port, dir) => [
+    '-js',
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-sd',
     dir,
-    startMs,
-    rssBytes: () => rssOf(proc.pid),
-    stop: stopper(proc, dir),
-  };
+  ]);
 }
 
 /** Starts `redis-server` with AOF on and fsync every second, no RDB snapshots. */
-export async function startRedis(): Promise<ServerProc> {
-  const dir = await mkdtemp(join(tmpdir(), 'redis-bench-'));
-  const port = await freePort();
-  const t0 = performance.now();
-  const proc = spawn(
-    'redis-server',
-    [
-      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
-      ...['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no'],
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  );
-  await waitForPort(port, proc, 10_000);
-  const startMs = performance.now() - t0;
-  return {
-    name: 'redis',
-    proc,
-    port,
-    dir,
-    startMs,
-    rssBytes: () => rssOf(proc.pid),
-    stop: stopper(proc, dir),
-  };
+export function startRedis(): Promise<ServerProc> {
+  return startPeer('redis', 'redis-server', (port, dir) => [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+    ...['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no'],
+  ]);
 }
 
 /** The load generator's input. */

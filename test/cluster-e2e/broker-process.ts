@@ -239,6 +239,21 @@ export class Fleet {
     node.start();
     return node;
   }
+
+  /**
+   * Starts the first named node alone, then the others with it as their seed (mDNS off), and
+   * waits until each one's cluster layer listens. `seed` is the flag pair for later joiners.
+   */
+  async startSeeded<const N extends readonly string[]>(
+    names: N,
+  ): Promise<{ nodes: { [K in keyof N]: BrokerProcess }; seed: string[] }> {
+    const first = await this.start({ nodeName: names[0]! });
+    await first.ready();
+    const seed = ['--seeds', `127.0.0.1:${first.clusterPort}`];
+    const rest = await Promise.all(names.slice(1).map((nodeName) => this.start({ nodeName, args: seed })));
+    await Promise.all(rest.map((n) => n.ready()));
+    return { nodes: [first, ...rest] as { [K in keyof N]: BrokerProcess }, seed };
+  }
 }
 
 /** True when `members` are exactly the named nodes, with the given liveness. */

@@ -17,12 +17,9 @@ const CONVICTION_DEADLINE_MS = 10_000;
 
 test('seeds: three brokers form a cluster; kill -9 is convicted, restart rejoins, SIGTERM leaves', async (t) => {
   const fleet = new Fleet(t);
-  const n1 = await fleet.start({ nodeName: 'n1' });
-  await n1.ready();
-  const seed = ['--seeds', `127.0.0.1:${n1.clusterPort}`];
-  const n2 = await fleet.start({ nodeName: 'n2', args: seed });
-  const n3 = await fleet.start({ nodeName: 'n3', args: seed });
-  await Promise.all([n2.ready(), n3.ready()]);
+  const {
+    nodes: [n1, n2, n3],
+  } = await fleet.startSeeded(['n1', 'n2', 'n3']);
   const all = [n1, n2, n3];
   const names = ['n1', 'n2', 'n3'];
 

@@ -19,14 +19,27 @@ interface DescribeBody {
   partitions: { partition: number; leader: string; highWatermark: number }[];
 }
 
+/** `gregorctl consume` of the whole topic from the start through `node`, as JSON lines. */
+function consumeAll(node: { port: number }, total: number) {
+  return ctl([
+    'consume',
+    TOPIC,
+    '--from',
+    'earliest',
+    '--count',
+    String(total),
+    '--json',
+    '--broker',
+    `127.0.0.1:${node.port}`,
+  ]);
+}
+
 test('3 nodes: ring spreads 12 partitions, produce via n1 and consume via n3; a 4th node joins', async (t) => {
   const fleet = new Fleet(t);
-  const n1 = await fleet.start({ nodeName: 'n1' });
-  await n1.ready();
-  const seed = ['--seeds', `127.0.0.1:${n1.clusterPort}`];
-  const n2 = await fleet.start({ nodeName: 'n2', args: seed });
-  const n3 = await fleet.start({ nodeName: 'n3', args: seed });
-  await Promise.all([n2.ready(), n3.ready()]);
+  const {
+    nodes: [n1, n2, n3],
+    seed,
+  } = await fleet.startSeeded(['n1', 'n2', 'n3']);
   const three = [n1, n2, n3];
   await waitFor(
     'every node lists n1, n2, n3 alive',
@@ -101,17 +114,7 @@ test('3 nodes: ring spreads 12 partitions, produce via n1 and consume via n3; a 
 
   // Consume everything through n3.
   const total = PARTITIONS * PER_PARTITION;
-  const consumed = await ctl([
-    'consume',
-    TOPIC,
-    '--from',
-    'earliest',
-    '--count',
-    String(total),
-    '--json',
-    '--broker',
-    `127.0.0.1:${n3.port}`,
-  ]);
+  const consumed = await consumeAll(n3, total);
   assert.equal(consumed.code, 0, consumed.stderr);
   const got = consumed.stdout
     .trim()
@@ -161,17 +164,7 @@ test('3 nodes: ring spreads 12 partitions, produce via n1 and consume via n3; a 
     );
   }
   // And everything is still readable through the newcomer.
-  const again = await ctl([
-    'consume',
-    TOPIC,
-    '--from',
-    'earliest',
-    '--count',
-    String(total),
-    '--json',
-    '--broker',
-    `127.0.0.1:${n4.port}`,
-  ]);
+  const again = await consumeAll(n4, total);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stdout.trim().split('\n').length, total);
 });
