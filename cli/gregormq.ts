@@ -70,7 +70,11 @@ async function main(argv: string[]): Promise<number> {
     .then(async (c) => {
       // Partition ownership, topic gossip and cross-node pub/sub ride on the membership node.
       const { attachClusterServices } = await import('../src/routing/attach.js');
-      await attachClusterServices(broker, c.node, { dataDir: config.node.dataDir, logger });
+      await attachClusterServices(broker, c.node, {
+        dataDir: config.node.dataDir,
+        logger,
+        deadGraceMs: config.cluster.deadGracePeriodMs,
+      });
       return c;
     });
   return new Promise<number>((resolve) => {

@@ -39,6 +39,7 @@ export const ERRORS = {
   NOT_ENOUGH_REPLICAS: { wire: 31, retriable: true, message: 'not enough in-sync replicas' },
   UNAUTHORIZED: { wire: 32, retriable: false, message: 'not allowed' },
   CLIENT_CLOSED: { wire: 33, retriable: false, message: 'client, producer or consumer is closed' },
+  UNKNOWN_NODE: { wire: 34, retriable: false, message: 'node is not in the cluster roster' },
 } as const satisfies Record<string, { wire: number; retriable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

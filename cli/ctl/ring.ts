@@ -3,7 +3,7 @@
  * and the node serving it now, and the load per node, as one node computes it from gossip
  * (`GET /v1/cluster/ring` on its HTTP port; same --http rules as `cluster nodes`).
  */
-import { GregorError } from '../../src/index.js';
+import { ERRORS, type ErrorCode, GregorError } from '../../src/index.js';
 import type { RingBody } from '../../src/routing/attach.js';
 import { HTTP_FLAG, httpAddress } from './cluster.js';
 import { table } from './output.js';
@@ -38,7 +38,10 @@ registerCommand({
     'OWNER serving it; "(sticky)" marks a partition whose data stays on a node the ring no longer picks',
     '(RF=1, until replication can move it).',
     '--json prints {self, replicaCapacity, nodes: [{id,name,client,replicas,leaders,serving}],',
-    'partitions: [{topic,partition,replicas,preferredLeader,owner,sticky}]}.',
+    'departed: [{id,name,joinedAt}], partitions: [{topic,partition,replicas,preferredLeader,owner,sticky}]}.',
+    'DEPARTED lists nodes that left or stayed dead past the grace period: they hold nothing, but keep',
+    'their place in the join order placement replays, so their leaving moved only what they held.',
+    'Remove one for good with `gregorctl cluster forget NODE` (that rebalances the cluster).',
   ].join('\n'),
   async run(ctx) {
     if (ctx.args.length > 0)
@@ -64,6 +67,9 @@ registerCommand({
         ]),
       ),
     );
+    if (body.departed?.length) {
+      ctx.out.line(`departed: ${body.departed.map((d) => d.name).join(', ')}`);
+    }
     ctx.out.line('');
     ctx.out.line(
       table(
@@ -77,6 +83,49 @@ registerCommand({
         ]),
       ),
     );
+    await ctx.out.flush();
+    return 0;
+  },
+});
+
+registerCommand({
+  name: 'cluster forget',
+  summary: 'remove a departed node from the roster for good (placement rebalances)',
+  args: ['NODE'],
+  flags: [HTTP_FLAG],
+  details: [
+    'NODE is a node name or id listed as departed by `gregorctl cluster ring`. Placement keeps departed',
+    'nodes in its join order so that a node leaving moves only its own replicas; forgetting one',
+    'recomputes placement without it, which moves many partitions (like a reassignment in Kafka).',
+    'Refused for a live member. Prints the forgotten node; --json prints {forgotten: {id,name,joinedAt}}.',
+  ].join('\n'),
+  async run(ctx) {
+    if (ctx.args.length !== 1)
+      throw new UsageError('cluster forget takes one NODE (name or id)', 'cluster forget');
+    const http = httpAddress(ctx, 'cluster forget');
+    let res: Response;
+    try {
+      res = await fetch(`http://${http}/v1/cluster/forget`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ node: ctx.args[0] }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new GregorError('CONNECTION_CLOSED', `http://${http}/v1/cluster/forget: ${why}`);
+    }
+    const body = (await res.json().catch(() => ({}))) as {
+      forgotten?: { id: string; name: string };
+      error?: { code?: ErrorCode; message?: string };
+    };
+    if (!res.ok) {
+      const code = body.error?.code && body.error.code in ERRORS ? body.error.code : 'UNKNOWN';
+      throw new GregorError(code, body.error?.message ?? `POST /v1/cluster/forget: HTTP ${res.status}`);
+    }
+    if (ctx.json) ctx.out.json(body);
+    else
+      ctx.out.line(`forgot ${body.forgotten?.name} (${body.forgotten?.id}); placement rebalances without it`);
     await ctx.out.flush();
     return 0;
   },

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { GregorError } from '../errors.js';
 import { type Clock, realClock } from './clock.js';
 import { FileGenerationStore, type GenerationStore } from './generation-store.js';
+import { firstJoinTime } from './join-time.js';
 import {
   type ClusterLogger,
   type MemberSnapshot,
@@ -80,6 +81,8 @@ export interface ClusterNodeOptions {
   clock?: Clock;
   /** Seam: generation store. Default `<dataDir>/cluster/generation`. */
   generationStore?: GenerationStore;
+  /** Seam: first-join time (ms). Default `<dataDir>/cluster/joined-at`, written at the first boot. */
+  joinedAt?: number;
 }
 
 /** One member as reported to operators and other layers. */
@@ -104,6 +107,8 @@ export interface ClusterMember {
   heartbeat: number;
   /** Wall-clock ms when the member started this generation (0 when unknown). */
   startedAt: number;
+  /** Wall-clock ms of the member's first boot with its data dir; placement's join order (0 when unknown). */
+  joinedAt: number;
   /** ms since `startedAt` by this node's clock (0 when unknown). */
   uptimeMs: number;
   /** True for the local node. */
@@ -178,6 +183,7 @@ export function toClusterMember(s: MemberSnapshot, wallNow: number): ClusterMemb
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   const startedAt =
     typeof k[RESERVED_KEYS.startedAt] === 'number' ? (k[RESERVED_KEYS.startedAt] as number) : 0;
+  const joinedAt = typeof k[RESERVED_KEYS.joinedAt] === 'number' ? (k[RESERVED_KEYS.joinedAt] as number) : 0;
   const cluster = k[RESERVED_KEYS.addrCluster];
   const facts: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(k)) if (!isReservedKey(key)) facts[key] = v;
@@ -199,6 +205,7 @@ export function toClusterMember(s: MemberSnapshot, wallNow: number): ClusterMemb
     generation: s.generation,
     heartbeat: s.heartbeat,
     startedAt,
+    joinedAt,
     uptimeMs: startedAt > 0 ? Math.max(0, wallNow - startedAt) : 0,
     isSelf: s.isSelf,
     facts,
@@ -220,6 +227,7 @@ export async function startClusterNode(opts: ClusterNodeOptions): Promise<Cluste
   const generation = await (
     opts.generationStore ?? new FileGenerationStore(join(opts.dataDir, 'cluster'))
   ).next();
+  const joinedAt = opts.joinedAt ?? (await firstJoinTime(join(opts.dataDir, 'cluster'), clock.wallNow()));
   let transport = opts.transport;
   if (!transport) {
     // Lazy: libp2p costs ~0.8 s to import; only nodes that really cluster pay for it, and after
@@ -243,6 +251,7 @@ export async function startClusterNode(opts: ClusterNodeOptions): Promise<Cluste
     ...opts.facts,
     [RESERVED_KEYS.name]: opts.nodeName ?? hostname(),
     [RESERVED_KEYS.zone]: opts.zone ?? '',
+    [RESERVED_KEYS.joinedAt]: joinedAt,
   };
   if (opts.advertise?.client) initialKeys[RESERVED_KEYS.addrClient] = opts.advertise.client;
   if (opts.advertise?.http) initialKeys[RESERVED_KEYS.addrHttp] = opts.advertise.http;

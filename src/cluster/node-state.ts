@@ -24,6 +24,8 @@ export const RESERVED_KEYS = {
   zone: 'zone',
   /** Wall-clock ms when this generation started. */
   startedAt: 'startedAt',
+  /** Wall-clock ms of the node's first boot with its data dir (placement's join order). */
+  joinedAt: 'joinedAt',
   /** Client protocol address host:port. */
   addrClient: 'addr.client',
   /** HTTP address host:port. */

@@ -1,40 +1,27 @@
 import { GregorError } from '../errors.js';
-import { ClaimQueue } from './claim-queue.js';
-import {
-  compareIds,
-  createRing,
-  DEFAULT_VNODES_PER_NODE,
-  type HashRing,
-  ringDistance,
-  ringPosition,
-  successorIndex,
-} from './hash-ring.js';
+import { compareIds, createRing, DEFAULT_VNODES_PER_NODE, type HashRing, ringPosition } from './hash-ring.js';
+import { distanceToNode, enforceCap, placeAll, type SequenceContext } from './join-sequence.js';
 
 /**
- * Partition placement: consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam
- * 2016), a pure function of (members, topics) so every node derives the same map from the same
- * gossip state.
+ * Partition placement: a consistent-hash ring with virtual nodes and bounded loads, replayed in
+ * join order, as a pure function of (members, topics) so every node derives the same map from the
+ * same gossip state.
  *
- * How it runs, and why in this order:
- * 1. Members are sorted by id and topics by name; partitions get ordinals in (topic, index) order.
- *    Input order therefore never matters.
- * 2. Each partition hashes `${topic}/${partition}` onto the ring and walks clockwise. Instead of
- *    handling partitions one after another (the paper's sequential insertion), all walks advance
- *    together in order of ring distance: the globally nearest (partition, vnode) pair is decided
- *    first. A node thus keeps the partitions nearest its vnodes and spills the farthest ones when it
- *    reaches capacity. A newcomer's vnodes cut exactly those far ends off existing arcs, so a join
- *    mostly takes partitions that were spilled anyway; measured, this moves fewer replicas than
- *    hash-priority or replica-rank orders (see docs/benchmarks.md).
- * 3. A vnode is accepted when its node is not yet a replica, is below the replica capacity
- *    max(ceil(avg), floor((1 + loadFactor) * avg)), and (while the partition has not yet used every
- *    zone) sits in a zone the partition does not use yet. Floor rather than the paper's ceil keeps
- *    max/mean <= 1 + loadFactor exactly.
- * 4. Partitions the walk could not complete (zones too lopsided, or every node with room is already
- *    a replica) first get their missing zones from the least-loaded node there, even above
- *    capacity, then a second walk without the zone rule, then least-loaded distinct nodes.
- * 5. Leaders are chosen the same way among each partition's replicas: (replica, distance) pairs in
- *    distance order, a node taking leadership while below the leader capacity. Moving a leader moves
- *    no data, so this step never changes replica sets.
+ * How it runs, and why:
+ * 1. Topics are placed one at a time in creation order (then name), so creating a topic never
+ *    moves another topic's replicas; partitions hash `${topic}/${partition}` onto the ring.
+ * 2. Within a topic, members are added in the order they first joined (join-sequence.ts). Each
+ *    newcomer joins every partition while there are fewer members than replicas, then takes over
+ *    replicas from members carrying two more of the topic than it (or one more and more replicas
+ *    overall), partitions nearest its vnodes first. The load bound is thus the topic's fair share
+ *    rounded, and a join moves only the newcomer's share. Zone spread never narrows, and takeovers
+ *    that widen it go first.
+ * 3. Members that left or stayed dead past the grace period remain in the order as departed
+ *    placeholders (from the roster), so the history of later members does not change; their
+ *    replicas go to live members by a bounded-load ring walk.
+ * 4. Leaders are chosen among each partition's replicas: (replica, vnode distance) pairs in
+ *    distance order, a node taking leadership while below the leader capacity. Moving a leader
+ *    moves no data, so this step never changes replica sets.
  */
 
 /** A node that counts for placement (the caller filters out dead and leaving nodes). */
@@ -43,6 +30,16 @@ export interface PlacementMember {
   id: string;
   /** Failure domain (rack, availability zone); replicas spread over distinct zones first. */
   zone?: string;
+  /**
+   * When the node first joined (wall-clock ms, persisted at its first boot). Placement replays
+   * members in this order; unknown sorts last, ties by id.
+   */
+  joinedAt?: number;
+  /**
+   * A roster member that is gone (left, or dead past the grace period): it keeps its place in the
+   * join order but holds nothing; its share goes to live members.
+   */
+  departed?: boolean;
 }
 
 /** A topic as placement sees it. */
@@ -53,6 +50,8 @@ export interface PlacementTopic {
   partitions: number;
   /** Wanted replicas per partition, 1 or more. */
   replicationFactor: number;
+  /** Creation time (ms); topics are placed in this order, then by name (default 0). */
+  createdAt?: number;
 }
 
 /** Tuning knobs; the defaults meet the simulation targets in test/placement. */
@@ -118,17 +117,22 @@ export function boundedCapacity(total: number, nodes: number, eps: number): numb
   return Math.max(Math.ceil(avg - 1e-9), Math.floor((1 + eps) * avg + 1e-9));
 }
 
+/**
+ * The replica bound: boundedCapacity, but at least one replica above the mean rounded up. Below
+ * about 10 replicas a node, eps rounds to no headroom at all, and holding every node to exactly
+ * the mean would move many replicas on each membership change to gain one replica of balance.
+ */
+export function replicaBound(total: number, nodes: number, eps: number): number {
+  if (nodes === 0) return 0;
+  return Math.max(boundedCapacity(total, nodes, eps), Math.ceil(total / nodes - 1e-9) + 1);
+}
+
 interface Work {
-  readonly ring: HashRing;
-  readonly zoneOf: Int32Array;
-  readonly zoneCount: number;
+  readonly points: readonly Float64Array[];
   readonly hash: Float64Array;
-  readonly start: Int32Array;
-  readonly want: Int32Array;
   readonly replicas: number[][];
   readonly claimDist: number[][];
-  readonly load: Int32Array;
-  capacity: number;
+  readonly nodeCount: number;
 }
 
 function validateTopics(topics: readonly PlacementTopic[]): PlacementTopic[] {
@@ -143,6 +147,12 @@ function validateTopics(topics: readonly PlacementTopic[]): PlacementTopic[] {
         `topics[${i}].partitions (topic '${t.name}') must be a non-negative integer, got ${t.partitions}`,
       );
     }
+    if (t.createdAt !== undefined && !Number.isFinite(t.createdAt)) {
+      throw new GregorError(
+        'INVALID_ARGUMENT',
+        `topics[${i}].createdAt (topic '${t.name}') must be a finite number, got ${t.createdAt}`,
+      );
+    }
     if (!Number.isInteger(t.replicationFactor) || t.replicationFactor < 1) {
       throw new GregorError(
         'INVALID_ARGUMENT',
@@ -150,13 +160,12 @@ function validateTopics(topics: readonly PlacementTopic[]): PlacementTopic[] {
       );
     }
   });
-  const sorted = [...topics].sort((a, b) => compareIds(a.name, b.name));
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.name === sorted[i - 1]!.name) {
-      throw new GregorError('INVALID_ARGUMENT', `topics contain '${sorted[i]!.name}' twice`);
-    }
+  const names = topics.map((t) => t.name).sort(compareIds);
+  for (let i = 1; i < names.length; i++) {
+    if (names[i] === names[i - 1])
+      throw new GregorError('INVALID_ARGUMENT', `topics contain '${names[i]}' twice`);
   }
-  return sorted;
+  return [...topics].sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0) || compareIds(a.name, b.name));
 }
 
 function checkFactor(name: string, value: number): number {
@@ -166,74 +175,11 @@ function checkFactor(name: string, value: number): number {
   return value;
 }
 
-/** Runs every incomplete partition's ring walk together, in order of distance (see file comment). */
-function walkPass(w: Work, useZones: boolean): void {
-  const { capacity, ring, zoneOf, zoneCount, hash, start, want, replicas, claimDist, load } = w;
-  const vnodes = ring.positions.length;
-  const queue = new ClaimQueue();
-  for (let p = 0; p < want.length; p++) {
-    if (replicas[p]!.length < want[p]!) queue.push(ringDistance(hash[p]!, ring.positions[start[p]!]!), p, 0);
-  }
-  const usedZones: number[] = [];
-  while (queue.size > 0) {
-    const { dist, part: p, step } = queue.pop();
-    const reps = replicas[p]!;
-    const node = ring.owners[(start[p]! + step) % vnodes]!;
-    if (load[node]! < capacity && !reps.includes(node)) {
-      let ok = true;
-      if (useZones) {
-        usedZones.length = 0;
-        for (const r of reps) if (!usedZones.includes(zoneOf[r]!)) usedZones.push(zoneOf[r]!);
-        ok = usedZones.length >= zoneCount || !usedZones.includes(zoneOf[node]!);
-      }
-      if (ok) {
-        reps.push(node);
-        claimDist[p]!.push(dist);
-        load[node]!++;
-      }
-    }
-    // One lap at most: past that every vnode has been seen, so the walk cannot succeed.
-    if (reps.length < want[p]! && step + 1 < vnodes) {
-      const next = (start[p]! + step + 1) % vnodes;
-      queue.push(ringDistance(hash[p]!, ring.positions[next]!), p, step + 1);
-    }
-  }
-}
-
-/**
- * Fallback for lopsided inputs: least-loaded distinct nodes, ties to the lower node index. With
- * `zonesOnly` it only adds replicas in zones the partition lacks, and stops once every zone is used:
- * zone spread (surviving a zone outage) outranks the load bound.
- */
-function leastLoadedPass(w: Work, zonesOnly: boolean): boolean {
-  let over = false;
-  const n = w.ring.nodes.length;
-  for (let p = 0; p < w.want.length; p++) {
-    const reps = w.replicas[p]!;
-    while (reps.length < w.want[p]!) {
-      const used = new Set(reps.map((r) => w.zoneOf[r]!));
-      if (zonesOnly && used.size >= w.zoneCount) break;
-      let best = -1;
-      for (let node = 0; node < n; node++) {
-        if (reps.includes(node) || (zonesOnly && used.has(w.zoneOf[node]!))) continue;
-        if (best < 0 || w.load[node]! < w.load[best]!) best = node;
-      }
-      if (best < 0) break;
-      reps.push(best);
-      // Sorts after every real walk claim, so a fallback replica is never preferred as leader.
-      w.claimDist[p]!.push(Number.MAX_SAFE_INTEGER);
-      w.load[best]!++;
-      if (w.load[best]! > w.capacity) over = true;
-    }
-  }
-  return over;
-}
-
 /** Picks each partition's preferred leader under the leader bound; returns its index in replicas. */
 function chooseLeaders(w: Work, leaderCapacity: number): { leaderIdx: Int32Array; leaders: Int32Array } {
   const parts = w.replicas.length;
   const leaderIdx = new Int32Array(parts).fill(-1);
-  const leaders = new Int32Array(w.ring.nodes.length);
+  const leaders = new Int32Array(w.nodeCount);
   const pairs: [number, number, number][] = [];
   for (let p = 0; p < parts; p++) {
     w.claimDist[p]!.forEach((d, i) => {
@@ -256,7 +202,52 @@ function chooseLeaders(w: Work, leaderCapacity: number): { leaderIdx: Int32Array
     leaderIdx[p] = best;
     leaders[reps[best]!]!++;
   }
+  shiftLeaders(w, leaderIdx, leaders, leaderCapacity);
   return { leaderIdx, leaders };
+}
+
+/**
+ * Brings nodes above the leader bound down along augmenting paths: a leadership moves to another
+ * replica of the same partition, whose own surplus may move on in turn, until a node below the
+ * bound takes one (breadth-first, so the shortest chain wins; ties by node and partition order).
+ */
+function shiftLeaders(w: Work, leaderIdx: Int32Array, leaders: Int32Array, cap: number): void {
+  const led: number[][] = Array.from({ length: w.nodeCount }, () => []);
+  leaderIdx.forEach((i, p) => {
+    if (i >= 0) led[w.replicas[p]![i]!]!.push(p);
+  });
+  for (let start = 0; start < w.nodeCount; start++) {
+    while (leaders[start]! > cap) {
+      const via = new Map<number, { from: number; part: number }>([[start, { from: -1, part: -1 }]]);
+      const queue = [start];
+      let end = -1;
+      for (let q = 0; q < queue.length && end < 0; q++) {
+        const u = queue[q]!;
+        for (const part of led[u]!) {
+          for (const v of w.replicas[part]!) {
+            if (via.has(v)) continue;
+            via.set(v, { from: u, part });
+            if (leaders[v]! < cap) {
+              end = v;
+              break;
+            }
+            queue.push(v);
+          }
+          if (end >= 0) break;
+        }
+      }
+      if (end < 0) return;
+      leaders[start]!--;
+      leaders[end]!++;
+      for (let v = end; v !== start; ) {
+        const { from, part } = via.get(v)!;
+        leaderIdx[part] = w.replicas[part]!.indexOf(v);
+        led[from]!.splice(led[from]!.indexOf(part), 1);
+        led[v]!.push(part);
+        v = from;
+      }
+    }
+  }
 }
 
 /**
@@ -275,55 +266,57 @@ export function computePlacement(
     if (m?.zone !== undefined && typeof m.zone !== 'string') {
       throw new GregorError('INVALID_ARGUMENT', `members[${i}].zone (member '${m.id}') must be a string`);
     }
+    if (m?.joinedAt !== undefined && !(typeof m.joinedAt === 'number' && Number.isFinite(m.joinedAt))) {
+      throw new GregorError(
+        'INVALID_ARGUMENT',
+        `members[${i}].joinedAt (member '${m.id}') must be a finite number, got ${m.joinedAt}`,
+      );
+    }
   });
-  const ring = createRing(
+  const vnodesPerNode = opts.vnodesPerNode ?? DEFAULT_VNODES_PER_NODE;
+  const all = createRing(
     members.map((m) => m?.id),
-    opts.vnodesPerNode ?? DEFAULT_VNODES_PER_NODE,
+    vnodesPerNode,
   );
   const sortedTopics = validateTopics(topics);
-  const nodeCount = ring.nodes.length;
-
-  const zoneById = new Map(members.map((m) => [m.id, m.zone ?? '']));
-  const zoneNames = [...new Set(ring.nodes.map((id) => zoneById.get(id)!))].sort(compareIds);
-  const zoneOf = Int32Array.from(ring.nodes, (id) => zoneNames.indexOf(zoneById.get(id)!));
+  const byId = new Map(members.map((m) => [m.id, m]));
+  const liveIds = all.nodes.filter((id) => !byId.get(id)!.departed);
+  const ring = createRing(liveIds, vnodesPerNode);
+  const nodeCount = liveIds.length;
+  const ctx = sequenceContext(all, ring, byId);
 
   let partCount = 0;
   for (const t of sortedTopics) partCount += t.partitions;
   const w: Work = {
-    ring,
-    zoneOf,
-    zoneCount: zoneNames.length,
+    points: ctx.points,
     hash: new Float64Array(partCount),
-    start: new Int32Array(partCount),
-    want: new Int32Array(partCount),
-    replicas: Array.from({ length: partCount }, () => []),
-    claimDist: Array.from({ length: partCount }, () => []),
-    load: new Int32Array(nodeCount),
-    capacity: 0,
+    replicas: [],
+    claimDist: [],
+    nodeCount: all.nodes.length,
   };
+  const perTopic = sortedTopics.map((t) => {
+    const hashes = new Float64Array(t.partitions);
+    for (let i = 0; i < t.partitions; i++) hashes[i] = ringPosition(`${t.name}/${i}`);
+    return { hashes, rf: t.replicationFactor };
+  });
+  const seqs = placeAll(ctx, perTopic);
   let total = 0;
+  for (const s of seqs) for (const r of s.replicas) total += r.length;
+  const replicaCapacity = replicaBound(total, nodeCount, eps);
+  const overCapacity = !enforceCap(ctx, seqs, replicaCapacity);
+  const load = new Int32Array(all.nodes.length);
   let p = 0;
-  for (const t of sortedTopics) {
-    const want = Math.min(t.replicationFactor, nodeCount);
-    for (let i = 0; i < t.partitions; i++, p++) {
-      const h = ringPosition(`${t.name}/${i}`);
-      w.hash[p] = h;
-      w.start[p] = Math.max(0, successorIndex(ring, h));
-      w.want[p] = want;
-      total += want;
+  for (const s of seqs) {
+    w.hash.set(s.hashes, p);
+    p += s.hashes.length;
+    for (const r of s.replicas) {
+      w.replicas.push(r);
+      for (const n of r) load[n]!++;
     }
   }
-  const replicaCapacity = boundedCapacity(total, nodeCount, eps);
-  w.capacity = replicaCapacity;
-
-  let overCapacity = false;
-  if (nodeCount > 0) {
-    walkPass(w, w.zoneCount > 1);
-    if (w.zoneCount > 1) {
-      overCapacity = leastLoadedPass(w, true);
-      walkPass(w, false);
-    }
-    overCapacity = leastLoadedPass(w, false) || overCapacity;
+  for (p = 0; p < partCount; p++) {
+    const h = w.hash[p]!;
+    w.claimDist.push(w.replicas[p]!.map((n) => distanceToNode(ctx.points[n]!, h)));
   }
   const ledPartitions = nodeCount > 0 ? partCount : 0;
   const leaderCapacity = boundedCapacity(ledPartitions, nodeCount, leaderEps);
@@ -341,7 +334,7 @@ export function computePlacement(
       const a: PartitionAssignment = {
         topic: t.name,
         partition: i,
-        replicas: ordered.map((n) => ring.nodes[n]!),
+        replicas: ordered.map((n) => all.nodes[n]!),
         replicationFactor: t.replicationFactor,
         underReplicated: reps.length < t.replicationFactor,
       };
@@ -351,8 +344,41 @@ export function computePlacement(
     byTopic.set(t.name, list);
   }
   const loads = new Map<string, NodeLoad>();
-  ring.nodes.forEach((id, n) => {
-    loads.set(id, { replicas: w.load[n]!, leaders: leaders[n]! });
+  all.nodes.forEach((id, n) => {
+    if (ctx.live[n]) loads.set(id, { replicas: load[n]!, leaders: leaders[n]! });
   });
   return { members: ring.nodes, partitions, byTopic, loads, replicaCapacity, leaderCapacity, overCapacity };
+}
+
+/** Per-member ring data and the join order, for join-sequence.ts. */
+function sequenceContext(
+  all: HashRing,
+  liveRing: HashRing,
+  byId: ReadonlyMap<string, PlacementMember>,
+): SequenceContext {
+  const n = all.nodes.length;
+  const points = all.nodes.map(() => new Float64Array(all.vnodesPerNode));
+  const fill = new Int32Array(n);
+  for (let i = 0; i < all.positions.length; i++) {
+    const owner = all.owners[i]!;
+    points[owner]![fill[owner]!++] = all.positions[i]!;
+  }
+  const live = Uint8Array.from(all.nodes, (id) => (byId.get(id)!.departed ? 0 : 1));
+  const indexOf = new Map(all.nodes.map((id, i) => [id, i]));
+  const liveOwners = Int32Array.from(liveRing.owners, (o) => indexOf.get(liveRing.nodes[o]!)!);
+  const zoneNames = [...new Set(all.nodes.map((id) => byId.get(id)!.zone ?? ''))].sort(compareIds);
+  const zoneOf = Int32Array.from(all.nodes, (id) => zoneNames.indexOf(byId.get(id)!.zone ?? ''));
+  const liveZones = new Set<number>();
+  for (let i = 0; i < n; i++) if (live[i]) liveZones.add(zoneOf[i]!);
+  const at = (i: number) => byId.get(all.nodes[i]!)!.joinedAt ?? Number.POSITIVE_INFINITY;
+  const order = all.nodes.map((_, i) => i).sort((a, b) => at(a) - at(b) || a - b);
+  return {
+    points,
+    livePositions: liveRing.positions,
+    liveOwners,
+    zoneOf,
+    zoneCount: liveZones.size,
+    order,
+    live,
+  };
 }

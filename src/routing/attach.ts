@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import { GregorError } from '../errors.js';
 import { PubSubForwarder } from '../interbroker/pubsub-forwarder.js';
 import { attachRouting, type ClusterRouting } from './cluster-router.js';
 
@@ -19,6 +20,8 @@ export interface RingBody {
     leaders: number;
     serving: number;
   }[];
+  /** Nodes gone (left, or dead past the grace period) that keep their place in the join order. */
+  departed: { id: string; name: string; joinedAt: number }[];
   /** Every durable partition. */
   partitions: {
     topic: string;
@@ -49,6 +52,7 @@ export function ringBody(routing: ClusterRouting, selfName: string): RingBody {
       leaders: v.placement.loads.get(m.id)?.leaders ?? 0,
       serving: serving.get(m.id) ?? 0,
     })),
+    departed: routing.departed().map((d) => ({ id: d.id, name: d.name, joinedAt: d.joinedAt })),
     partitions: v.placement.partitions.map((a) => {
       const o = v.owners.get(`${a.topic}/${a.partition}`);
       return {
@@ -95,6 +99,13 @@ export async function attachClusterServices(
   const pubsub = await PubSubForwarder.start({ node, topics: broker.topics, host: broker.options.host });
   routing.forwardPublish = (topic, partition, batch) => pubsub.forward(topic, partition, batch);
   broker.http.route('GET', '/v1/cluster/ring', () => ({ json: ringBody(routing, broker.options.nodeName) }));
+  broker.http.route('POST', '/v1/cluster/forget', async (_req, _params, body) => {
+    const node = (body as { node?: unknown } | undefined)?.node;
+    if (typeof node !== 'string' || node.length === 0)
+      throw new GregorError('INVALID_ARGUMENT', 'body must be {"node": "<name or id>"}');
+    const e = await routing.forget(node);
+    return { json: { forgotten: { id: e.id, name: e.name, joinedAt: e.joinedAt } } };
+  });
   o.logger?.info({ interbrokerPort: pubsub.port }, 'cluster routing attached');
   return {
     routing,

@@ -14,6 +14,7 @@ import {
   parseHostPort,
   trackDeaths,
 } from './ownership.js';
+import { ROSTER_KEY, Roster, type RosterEntry } from './roster.js';
 import { TopicCatalog } from './topic-catalog.js';
 
 /** Options of attachRouting. */
@@ -36,6 +37,10 @@ export interface ClusterRouting extends ServiceRouter {
   nameOf(id: string): string;
   /** Resolves once the local logs match the current view. */
   settled(): Promise<void>;
+  /** Roster members that are gone but keep their place in placement's join order. */
+  departed(): RosterEntry[];
+  /** Drops a departed node from the roster for good (see Roster.forget); placement rebalances. */
+  forget(nameOrId: string): Promise<RosterEntry>;
   /** Detaches from the broker and the cluster node. */
   stop(): void;
 }
@@ -121,19 +126,22 @@ async function attach(broker: Broker, node: ClusterNode, o: RoutingOptions): Pro
 
   const recompute = () => {
     if (stopped) return;
+    roster.update();
     const members = eligibleMembers(node.members(), deadSince, Date.now(), graceMs);
+    const departed = roster.departed(new Set(members.map((m) => m.id)));
     const defs = catalog.definitions();
     for (const t of [...held.keys()]) if (!defs.some((d) => d.name === t)) held.delete(t);
     publishHeld();
     const heldAll = heldFromFacts(node.members());
     const sig = JSON.stringify([
-      members.map((m) => [m.id, m.zone, m.client ?? '', m.name]),
+      members.map((m) => [m.id, m.zone, m.joinedAt, m.client ?? '', m.name]),
+      departed.map((d) => [d.id, d.zone, d.joinedAt]),
       defs.map((d) => [d.name, d.partitions, d.durable, d.replicationFactor, d.createdAt]),
       [...heldAll].map(([k, s]) => [k, [...s].sort()]),
     ]);
     if (sig === signature) return;
     signature = sig;
-    view = computeOwnership(members, defs, heldAll);
+    view = computeOwnership(members, defs, heldAll, departed);
     const self = node.id;
     const filter = (topic: string, p: number) => view.owners.get(`${topic}/${p}`)?.owner === self;
     const run = async () => {
@@ -151,6 +159,7 @@ async function attach(broker: Broker, node: ClusterNode, o: RoutingOptions): Pro
     }, 10);
   };
 
+  const roster = await Roster.open(node, o.dataDir);
   const catalog = await TopicCatalog.start({
     node,
     topics: tm,
@@ -169,7 +178,8 @@ async function attach(broker: Broker, node: ClusterNode, o: RoutingOptions): Pro
     node.on('member-restarted', schedule),
     node.on('joined', schedule),
     node.on('key-changed', (_id, key) => {
-      if (key.startsWith(HELD_KEY_PREFIX) || key.startsWith('addr.') || key === 'name') schedule();
+      if (key.startsWith(HELD_KEY_PREFIX) || key.startsWith('addr.') || key === 'name' || key === ROSTER_KEY)
+        schedule();
     }),
   ];
   const ticker = setInterval(recompute, SELF_CHECK_MS);
@@ -187,6 +197,13 @@ async function attach(broker: Broker, node: ClusterNode, o: RoutingOptions): Pro
     settled: async () => {
       recompute();
       await reconciling;
+    },
+    departed: () => roster.departed(new Set(view.members.map((m) => m.id))),
+    async forget(nameOrId) {
+      const e = await roster.forget(nameOrId, new Set(view.members.map((m) => m.id)));
+      log?.warn({ node: e.id, name: e.name }, 'node forgotten: placement rebalances without it');
+      recompute();
+      return e;
     },
     assertOwner(topic, partition) {
       const def = tm.has(topic) ? tm.definition(topic) : undefined;

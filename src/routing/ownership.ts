@@ -22,7 +22,16 @@ export interface EligibleMember {
   id: string;
   name: string;
   zone: string;
+  /** First-join time (ms), placement's join order; 0 when the member does not publish one. */
+  joinedAt: number;
   client?: string;
+}
+
+/** A roster member that is gone but keeps its place in placement's join order. */
+export interface DepartedMember {
+  id: string;
+  zone: string;
+  joinedAt: number;
 }
 
 /** The placement of one cluster view plus the serving owners derived from it. */
@@ -48,7 +57,7 @@ export function eligibleMembers(
   for (const m of members) {
     if (m.status !== 'NORMAL') continue;
     if (m.liveness === 'dead' && now - (deadSince.get(m.id) ?? now) >= graceMs) continue;
-    const e: EligibleMember = { id: m.id, name: m.name, zone: m.zone };
+    const e: EligibleMember = { id: m.id, name: m.name, zone: m.zone, joinedAt: m.joinedAt };
     if (m.addresses.client) e.client = m.addresses.client;
     out.push(e);
   }
@@ -78,7 +87,8 @@ export function heldFromFacts(members: ClusterMember[]): Map<string, Set<string>
 }
 
 /**
- * Computes placement (pure, from gossip state) and the serving owner of every durable partition.
+ * Computes placement (pure, from gossip state and the roster's departed members) and the serving
+ * owner of every durable partition.
  * With RF=1 and no replication yet, a partition's data cannot follow a ring change, so the rule is
  * "sticky until replication": the ring owner serves when it holds the data or nobody eligible
  * does; otherwise the eligible holder with the lowest id keeps serving. Every node derives the same
@@ -88,11 +98,25 @@ export function computeOwnership(
   members: EligibleMember[],
   topics: TopicDefinition[],
   held: Map<string, Set<string>>,
+  departed: readonly DepartedMember[] = [],
 ): OwnershipView {
   const durable = topics.filter((t) => t.durable);
+  const live = new Set(members.map((m) => m.id));
   const placement = computePlacement(
-    members.map((m) => ({ id: m.id, zone: m.zone })),
-    durable.map((t) => ({ name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor })),
+    [
+      ...members.map((m) =>
+        m.joinedAt > 0 ? { id: m.id, zone: m.zone, joinedAt: m.joinedAt } : { id: m.id, zone: m.zone },
+      ),
+      ...departed
+        .filter((d) => !live.has(d.id))
+        .map((d) => ({ id: d.id, zone: d.zone, joinedAt: d.joinedAt, departed: true })),
+    ],
+    durable.map((t) => ({
+      name: t.name,
+      partitions: t.partitions,
+      replicationFactor: t.replicationFactor,
+      createdAt: t.createdAt,
+    })),
   );
   const eligible = new Set(members.map((m) => m.id));
   const owners = new Map<string, PartitionOwner>();

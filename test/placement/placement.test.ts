@@ -23,9 +23,10 @@ function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
   }
   return out;
 }
+/** Members node-0..node-(n-1), joined in that order (as their persisted join times would say). */
 const nodes = (n: number, zones = 0): PlacementMember[] =>
   Array.from({ length: n }, (_, i) =>
-    zones ? { id: `node-${i}`, zone: `z${i % zones}` } : { id: `node-${i}` },
+    zones ? { id: `node-${i}`, zone: `z${i % zones}`, joinedAt: i } : { id: `node-${i}`, joinedAt: i },
   );
 
 /** The simulation workload: 10 topics x 100 partitions = 1,000 partitions at RF=3 (as in bench/). */
@@ -37,7 +38,7 @@ const SIM_TOPICS: PlacementTopic[] = Array.from({ length: 10 }, (_, i) => ({
 const SIM_N = [5, 7, 10, 16, 25, 50, 100];
 const joinRatio = (n: number, joiner: string): number => {
   const before = computePlacement(nodes(n), SIM_TOPICS);
-  const after = computePlacement([...nodes(n), { id: joiner }], SIM_TOPICS);
+  const after = computePlacement([...nodes(n), { id: joiner, joinedAt: n }], SIM_TOPICS);
   return diffPlacements(before, after).movedReplicas / (3000 / (n + 1));
 };
 
@@ -63,34 +64,80 @@ test('simulation: max/mean replicas per node <= 1.10 for N = 5..100, 1,000 parti
     const s = loadStats(p);
     assert.ok(s.replicaMaxOverMean <= 1.1 + 1e-9, `N=${n}: max/mean ${s.replicaMaxOverMean}`);
     assert.equal(p.overCapacity, false);
-    // Leaders are bounded too, but each partition only offers RF candidates: measured <= 1.20 here.
-    assert.ok(s.leaderMaxOverMean <= 1.25, `N=${n}: leader max/mean ${s.leaderMaxOverMean}`);
+    assert.ok(s.leaderMaxOverMean <= 1.1 + 1e-9, `N=${n}: leader max/mean ${s.leaderMaxOverMean}`);
   }
 });
 
-test('simulation: a join moves <= 1.25x the ideal 1/(N+1) of replicas for N = 5..25', () => {
-  for (const n of SIM_N.filter((x) => x <= 25)) {
+test('simulation: a join moves <= 1.25x the ideal 1/(N+1) of replicas for N = 5..100', () => {
+  for (const n of SIM_N) {
     for (const joiner of ['joiner-0', 'joiner-1', 'joiner-2']) {
       const r = joinRatio(n, joiner);
-      assert.ok(r <= 1.25, `N=${n} ${joiner}: moved ${r.toFixed(3)}x ideal`);
+      // Measured 0.99-1.04x (bench/placement-sim.ts); the lower bound catches a join that takes nothing.
+      assert.ok(r <= 1.25 && r >= 0.9, `N=${n} ${joiner}: moved ${r.toFixed(3)}x ideal`);
     }
   }
 });
 
-test('simulation: a join moves <= 1.25x the ideal for N = 50 and 100', {
-  todo: 'not met: measured 1.30-1.46x at N=50, 2.4-2.6x at N=100 (see docs/benchmarks.md)',
-}, () => {
-  for (const n of [50, 100]) {
-    const r = joinRatio(n, 'joiner-0');
-    assert.ok(r <= 1.25, `N=${n}: moved ${r.toFixed(3)}x ideal`);
+test('simulation: a departed node hands over exactly what it held, and gets it back on return', () => {
+  for (const n of [10, 50, 100]) {
+    const members = nodes(n);
+    const before = computePlacement(members, SIM_TOPICS);
+    for (const g of [0, Math.floor(n / 2), n - 1]) {
+      const gone = `node-${g}`;
+      const departed = members.map((m) => (m.id === gone ? { ...m, departed: true } : m));
+      const after = computePlacement(departed, SIM_TOPICS);
+      assertWellFormed(
+        after,
+        members.filter((m) => m.id !== gone),
+      );
+      assert.ok(!after.members.includes(gone));
+      const held = before.loads.get(gone)!.replicas;
+      const d = diffPlacements(before, after);
+      assert.equal(d.movedReplicas, held, `N=${n}: ${gone} held ${held}, ${d.movedReplicas} moved`);
+      for (const ch of d.changes) assert.deepEqual(ch.removed, ch.added.length ? [gone] : []);
+      assert.ok(loadStats(after).replicaMaxOverMean <= 1.1 + 1e-9);
+      // Back again (same id, same join time): exactly the old placement.
+      assert.deepEqual(computePlacement(members, SIM_TOPICS).partitions, before.partitions);
+    }
   }
 });
 
-test('simulation: a join never moves more than 2.75x the ideal (regression guard for N = 50, 100)', () => {
-  for (const n of [50, 100]) {
-    const r = joinRatio(n, 'joiner-0');
-    assert.ok(r <= 2.75, `N=${n}: moved ${r.toFixed(3)}x ideal`);
-  }
+test('creating a topic or adding partitions moves no other topic', () => {
+  const members = nodes(20);
+  const topics = SIM_TOPICS.map((t, i) => ({ ...t, createdAt: 1000 + i }));
+  const before = computePlacement(members, topics);
+  // Sorts first by name but was created last: placed last, so nothing earlier changes.
+  const created = computePlacement(members, [
+    ...topics,
+    { name: 'aaa', partitions: 64, replicationFactor: 3, createdAt: 5000 },
+  ]);
+  const d = diffPlacements(before, created);
+  assert.equal(d.movedReplicas, 0);
+  assert.equal(d.created.length, 64);
+  const grown = computePlacement(
+    members,
+    topics.map((t) => (t.name === 'topic-9' ? { ...t, partitions: 120 } : t)),
+  );
+  const g = diffPlacements(before, grown);
+  // Only preferred leaders elsewhere may shift (no data moves with them).
+  assert.ok(g.changes.every((ch) => ch.topic === 'topic-9' || ch.added.length === 0));
+});
+
+test('join order: unknown join times sort last, ties by id, and order changes the result deterministically', () => {
+  const topics = [{ name: 'o', partitions: 60, replicationFactor: 2 }];
+  const a = computePlacement([{ id: 'x' }, { id: 'y', joinedAt: 5 }, { id: 'z', joinedAt: 5 }], topics);
+  const b = computePlacement([{ id: 'z', joinedAt: 5 }, { id: 'x' }, { id: 'y', joinedAt: 5 }], topics);
+  assert.deepEqual(a.partitions, b.partitions);
+  // x joins last: it takes its share from y and z, both of which hold every partition before.
+  const yz = computePlacement(
+    [
+      { id: 'y', joinedAt: 5 },
+      { id: 'z', joinedAt: 5 },
+    ],
+    topics,
+  );
+  assert.equal(diffPlacements(yz, a).movedReplicas, a.loads.get('x')!.replicas);
+  assert.equal(a.loads.get('x')!.replicas, 40);
 });
 
 test('property: RF distinct nodes, distinct zones when zones >= RF, same answer under shuffling', () => {
@@ -119,32 +166,41 @@ test('property: RF distinct nodes, distinct zones when zones >= RF, same answer 
   }
 });
 
-test('property: removing a node moves its replicas plus at most about one average node of others', () => {
+test('property: a node that departs moves exactly its replicas, also with zones and mixed RF', () => {
   const rand = rng(11);
   for (let c = 0; c < 15; c++) {
     const n = 4 + Math.floor(rand() * 30);
-    const members = nodes(n);
-    // At least 12 replicas per node: below that, one replica of slack is already 10% of a node and
-    // a capacity step moves a large share of a tiny total.
+    const zones = [0, 3][c % 2]!;
+    const members = nodes(n, zones);
     const partitions = 4 * n + Math.floor(rand() * 400);
-    const topics: PlacementTopic[] = [{ name: `leave-${c}`, partitions, replicationFactor: 3 }];
+    const topics: PlacementTopic[] = [
+      { name: `leave-${c}`, partitions, replicationFactor: 3 },
+      { name: `small-${c}`, partitions: 1 + Math.floor(rand() * 10), replicationFactor: 1 + (c % 3) },
+    ];
     const before = computePlacement(members, topics);
     const gone = members[Math.floor(rand() * n)]!.id;
     const after = computePlacement(
-      members.filter((m) => m.id !== gone),
+      members.map((m) => (m.id === gone ? { ...m, departed: true } : m)),
       topics,
     );
     const held = before.loads.get(gone)!.replicas;
     const d = diffPlacements(before, after);
-    // Every replica of the leaver is re-homed; others move only to rebalance.
     const rehomed = d.changes.filter((ch) => ch.removed.includes(gone)).length;
     assert.equal(rehomed, held);
-    const mean = (3 * partitions) / n;
-    assert.ok(
-      d.movedReplicas <= held + mean + 2,
-      `case ${c}: N=${n} moved ${d.movedReplicas} for ${held} held`,
-    );
+    // Without zones nothing else moves. With them, the zone's other nodes take the leaver's
+    // replicas and the load bound may then shift a few of theirs (measured up to 16% extra).
+    const limit = zones ? Math.ceil(held * 1.25) : held;
+    assert.ok(d.movedReplicas <= limit, `case ${c}: N=${n} moved ${d.movedReplicas} for ${held} held`);
   }
+});
+
+test('a departed node forgotten for good reshuffles deterministically (an operator action)', () => {
+  const members = nodes(12);
+  const rest = members.slice(1);
+  const p = computePlacement(rest, SIM_TOPICS);
+  assertWellFormed(p, rest);
+  assert.deepEqual(computePlacement([...rest].reverse(), SIM_TOPICS).partitions, p.partitions);
+  assert.ok(loadStats(p).replicaMaxOverMean <= 1.1 + 1e-9);
 });
 
 test('RF above member count places on every member and flags under-replication', () => {
@@ -229,4 +285,10 @@ test('bad input is refused with the culprit named', () => {
   );
   bad(() => computePlacement([{ id: 'x' }, { id: 'x' }], []), /duplicate member id 'x'/);
   bad(() => computePlacement(nodes(2), [], { loadFactor: -1 }), /loadFactor/);
+  bad(() => computePlacement([{ id: 'x', joinedAt: Number.NaN }], []), /members\[0\]\.joinedAt/);
+  bad(
+    () =>
+      computePlacement(nodes(1), [{ name: 'a', partitions: 1, replicationFactor: 1, createdAt: Infinity }]),
+    /topics\[0\]\.createdAt/,
+  );
 });
