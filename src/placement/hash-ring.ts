@@ -111,16 +111,19 @@ export function createRing(ids: readonly string[], vnodesPerNode = DEFAULT_VNODE
 
 /** Index of the first vnode at or after `position`, wrapping to 0 past the end; -1 on an empty ring. */
 export function successorIndex(ring: HashRing, position: number): number {
-  const pos = ring.positions;
-  if (pos.length === 0) return -1;
+  return ring.positions.length === 0 ? -1 : firstAtOrAfter(ring.positions, position);
+}
+
+/** Index of the first of `positions` (ascending, non-empty) at or after `position`, wrapping to 0. */
+export function firstAtOrAfter(positions: Float64Array, position: number): number {
   let lo = 0;
-  let hi = pos.length;
+  let hi = positions.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (pos[mid]! < position) lo = mid + 1;
+    if (positions[mid]! < position) lo = mid + 1;
     else hi = mid;
   }
-  return lo === pos.length ? 0 : lo;
+  return lo === positions.length ? 0 : lo;
 }
 
 /** Clockwise distance from `from` to `to` on the ring, in [0, RING_SPACE). */

@@ -1,4 +1,4 @@
-import { ringDistance } from './hash-ring.js';
+import { firstAtOrAfter, ringDistance } from './hash-ring.js';
 
 /**
  * One topic's replicas, built the way a stateful cluster would have moved them: members are added
@@ -31,7 +31,7 @@ export interface SequenceContext {
 
 /** Clockwise ring distance from `from` to the nearest of `points` (ascending) at or after it. */
 export function distanceToNode(points: Float64Array, from: number): number {
-  return ringDistance(from, points[successor(points, from)]!);
+  return ringDistance(from, points[firstAtOrAfter(points, from)]!);
 }
 
 /** Number of distinct zones among `reps`. */
@@ -204,7 +204,7 @@ export function enforceCap(ctx: SequenceContext, seqs: readonly TopicSequence[],
       const reps = s.replicas[p]!;
       const slot = reps.indexOf(n);
       const spread = zoneSpread(ctx.zoneOf, reps);
-      const start = successor(ctx.livePositions, s.hashes[p]!);
+      const start = firstAtOrAfter(ctx.livePositions, s.hashes[p]!);
       for (let step = 0; step < vnodes; step++) {
         const m = ctx.liveOwners[(start + step) % vnodes]!;
         if (load[m]! >= cap || reps.includes(m)) continue;
@@ -269,7 +269,7 @@ function handOffDeparted(
         return after >= before;
       };
       let pick = -1;
-      const start = vnodes ? successor(ctx.livePositions, hashes[p]!) : 0;
+      const start = vnodes ? firstAtOrAfter(ctx.livePositions, hashes[p]!) : 0;
       for (const rule of rules) {
         for (let s = 0; s < vnodes && pick < 0; s++) {
           const n = ctx.liveOwners[(start + s) % vnodes]!;
@@ -292,16 +292,4 @@ function handOffDeparted(
       total[pick]!++;
     }
   }
-}
-
-/** Index of the first of `positions` (ascending) at or after `h`, wrapping to 0. */
-function successor(positions: Float64Array, h: number): number {
-  let lo = 0;
-  let hi = positions.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (positions[mid]! < h) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo === positions.length ? 0 : lo;
 }
