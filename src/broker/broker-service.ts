@@ -210,21 +210,33 @@ export class BrokerService {
     }
   }
 
+  /**
+   * Publishes one batch to an ephemeral topic that exists, on this tick: hands it to the local
+   * subscribers and to the other nodes that have some. Returns how many local subscriptions got
+   * it, or undefined when `topic` is not an existing ephemeral topic (produce() handles that:
+   * auto-create, durable topics). Throws UNKNOWN_PARTITION or CORRUPT_MESSAGE for bad input.
+   */
+  publishEphemeral(topic: string, partition: number, batch: Buffer): number | undefined {
+    const eph = this.o.topics.has(topic) ? this.o.topics.ephemeral(topic) : undefined;
+    if (!eph) return undefined;
+    if (!Number.isInteger(partition) || partition < 0 || partition >= eph.partitions) {
+      throw new GregorError(
+        'UNKNOWN_PARTITION',
+        `topic "${topic}" has partitions 0-${eph.partitions - 1}; got ${partition}`,
+      );
+    }
+    const h = validateBatch(batch, this.o.maxBatchBytes);
+    const delivered = eph.publish(partition, batch);
+    this.router?.forwardPublish?.(topic, partition, batch);
+    this.o.onProduced?.(topic, h.recordCount, batch.length);
+    return delivered;
+  }
+
   /** Appends one batch (or publishes it, for an ephemeral topic). */
   async produce(topic: string, partition: number, batch: Buffer, acks: Acks): Promise<ProduceResult> {
     await this.ensureTopic(topic);
-    const eph = this.o.topics.ephemeral(topic);
-    if (eph) {
-      if (!Number.isInteger(partition) || partition < 0 || partition >= eph.partitions) {
-        throw new GregorError(
-          'UNKNOWN_PARTITION',
-          `topic "${topic}" has partitions 0-${eph.partitions - 1}; got ${partition}`,
-        );
-      }
-      const h = validateBatch(batch, this.o.maxBatchBytes);
-      const delivered = eph.publish(partition, batch);
-      this.router?.forwardPublish?.(topic, partition, batch);
-      this.o.onProduced?.(topic, h.recordCount, batch.length);
+    if (this.o.topics.ephemeral(topic)) {
+      const delivered = this.publishEphemeral(topic, partition, batch) ?? 0;
       return { baseOffset: -1, lastOffset: -1, duplicate: false, delivered };
     }
     this.router?.assertOwner(topic, partition);

@@ -50,13 +50,14 @@ export class FrameReader {
 
 /** Header of a PUBLISH frame (length, type, topic, partition); the batch follows it. */
 export function publishHeader(topic: string, partition: number, batchBytes: number): Buffer {
-  const t = Buffer.from(topic);
-  const h = Buffer.allocUnsafe(4 + 1 + 2 + t.length + 4);
-  h.writeUInt32BE(1 + 2 + t.length + 4 + batchBytes, 0);
+  // The topic is written straight into the header: one small (pooled) allocation per batch.
+  const tl = Buffer.byteLength(topic);
+  const h = Buffer.allocUnsafe(4 + 1 + 2 + tl + 4);
+  h.writeUInt32BE(1 + 2 + tl + 4 + batchBytes, 0);
   h[4] = FRAME_PUBLISH;
-  h.writeUInt16BE(t.length, 5);
-  t.copy(h, 7);
-  h.writeUInt32BE(partition, 7 + t.length);
+  h.writeUInt16BE(tl, 5);
+  h.write(topic, 7, tl, 'utf8');
+  h.writeUInt32BE(partition, 7 + tl);
   return h;
 }
 

@@ -12,11 +12,12 @@ import {
   type OpName,
   opLabel,
   PROTOCOL_VERSION,
+  type PublishRequest,
   type ResponseOp,
   type SubscribeRequest,
   type SubscribeResponse,
 } from '../protocol/index.js';
-import { handleRequest } from './request-handlers.js';
+import { handleRequest, publishNow } from './request-handlers.js';
 import type { ServerContext } from './server-context.js';
 import { type Credit, type DeliverySink, EphemeralSubscription, LogSubscription } from './subscription.js';
 
@@ -37,6 +38,8 @@ export class ClientConnection {
   private version = PROTOCOL_VERSION;
   private clientId = '';
   private inFlight = 0;
+  /** PUBLISH requests in the general (async) path: while any is, later ones take it too (order). */
+  private asyncPublishes = 0;
   private readonly waiting: Frame[] = [];
   private readonly subs = new Map<number, LogSubscription | EphemeralSubscription>();
   private readonly abort = new AbortController();
@@ -116,6 +119,13 @@ export class ClientConnection {
       this.write(encodeErrorResponse(frame.op, frame.correlationId, err, this.version));
       return;
     }
+    if (
+      op === 'PUBLISH' &&
+      this.asyncPublishes === 0 &&
+      this.publishNow(frame.correlationId, body as PublishRequest)
+    )
+      return;
+    if (op === 'PUBLISH') this.asyncPublishes++;
     this.inFlight++;
     this.ctx.onInFlight?.(1);
     const started = process.hrtime.bigint();
@@ -135,6 +145,7 @@ export class ClientConnection {
         },
       )
       .finally(() => {
+        if (op === 'PUBLISH') this.asyncPublishes--;
         this.inFlight--;
         this.ctx.onInFlight?.(-1);
         this.idleSince = Date.now();
@@ -148,6 +159,29 @@ export class ClientConnection {
         this.maybeResume();
         if (this.inFlight === 0) for (const w of this.settledWaiters.splice(0)) w();
       });
+  }
+
+  /**
+   * Answers a PUBLISH to an existing ephemeral topic on this tick (request-handlers publishNow);
+   * false leaves it to the general path. Only taken while no earlier PUBLISH of this connection
+   * is still in the general path, so a publisher's messages keep their order.
+   */
+  private publishNow(correlationId: number, body: PublishRequest): boolean {
+    const started = performance.now();
+    let subscribers: number | undefined;
+    try {
+      subscribers = publishNow(body, this.ctx);
+    } catch (err) {
+      this.ctx.onRequest?.('PUBLISH', outcomeOf(err), (performance.now() - started) / 1000);
+      if (!isGregorError(err))
+        this.ctx.logger.error({ err, op: 'PUBLISH', conn: this.id }, 'request failed unexpectedly');
+      this.write(encodeErrorResponse('PUBLISH', correlationId, err, this.version));
+      return true;
+    }
+    if (subscribers === undefined) return false;
+    this.ctx.onRequest?.('PUBLISH', 'ok', (performance.now() - started) / 1000);
+    if (body.acks !== 0) this.write(encodeResponse('PUBLISH', correlationId, { subscribers }, this.version));
+    return true;
   }
 
   private maybeResume(): void {

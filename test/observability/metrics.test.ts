@@ -325,3 +325,38 @@ test('the strict parser itself refuses malformed expositions', () => {
   assert.equal(ok.get('x')?.samples[0]?.labels.a, 'q"\\\n');
   assert.equal(ok.get('x')?.help, 'A gauge.');
 });
+
+test('per-message counters summed between scrapes come out exactly once, and a forgotten topic drops its sums', async () => {
+  const m = createMetrics({ processMetrics: false });
+  const line = (text: string, series: string) => text.split('\n').find((l) => l.startsWith(series));
+  for (let i = 0; i < 3; i++) {
+    m.recordIn('t', 2, 100);
+    m.recordOut('t', 1, 50);
+    m.observeRequest('PUBLISH', 'ok', 0.0001);
+  }
+  let text = await m.render();
+  assert.equal(
+    line(text, 'gregormq_messages_in_total{topic="t"}'),
+    'gregormq_messages_in_total{topic="t"} 6',
+  );
+  assert.equal(line(text, 'gregormq_bytes_out_total{topic="t"}'), 'gregormq_bytes_out_total{topic="t"} 150');
+  assert.equal(
+    line(text, 'gregormq_requests_total{op="PUBLISH",outcome="ok"}'),
+    'gregormq_requests_total{op="PUBLISH",outcome="ok"} 3',
+  );
+  text = await m.render();
+  assert.equal(
+    line(text, 'gregormq_messages_in_total{topic="t"}'),
+    'gregormq_messages_in_total{topic="t"} 6',
+  );
+  m.recordIn('t', 5, 500);
+  m.forgetTopic('t');
+  text = await m.render();
+  assert.equal(line(text, 'gregormq_messages_in_total{topic="t"}'), undefined);
+  m.recordIn('t', 1, 10);
+  text = await m.render();
+  assert.equal(
+    line(text, 'gregormq_messages_in_total{topic="t"}'),
+    'gregormq_messages_in_total{topic="t"} 1',
+  );
+});
