@@ -6,9 +6,12 @@
  *
  * - Identity: an Ed25519 key created once in `<dataDir>/cluster/node-key` (protobuf, mode 0600),
  *   so the peer id survives restarts.
- * - Membership messages: one stream per message on `/gregormq/<clusterName>/membership/1.0.0`,
- *   one length-prefixed frame each. Messages are small and few (a handful per second), so stream
- *   set-up is cheap next to the gossip interval, and no per-peer stream state can go stale.
+ * - Membership messages: length-prefixed frames on `/gregormq/<clusterName>/membership/1.0.0`,
+ *   over one long-lived outbound stream per peer. Opening a stream per message (as before) cost
+ *   each node 5-15 ms of CPU per gossip round, which showed up in every other latency on the node
+ *   (docs/benchmarks.md, pub/sub). A stream that fails is dropped and the message is sent once more
+ *   on a fresh one; the receiver reads frames until the stream ends, so a peer that still opens one
+ *   stream per message is understood too.
  * - Cluster separation: the cluster name is part of the protocol id and of the mDNS service tag,
  *   so nodes of another cluster are neither discovered nor able to open our streams.
  * - Discovery: mDNS (libp2p 3 does not dial discovered peers itself, so we do), and seeds dialled
@@ -79,6 +82,11 @@ export interface Libp2pTransportStats {
   seedDialFailures: number;
   mdnsDiscoveries: number;
   sendFailures: number;
+  /** Membership messages sent, and outbound membership streams opened for them. */
+  messagesSent: number;
+  streamsOpened: number;
+  /** Membership messages received. */
+  messagesReceived: number;
 }
 
 /** Protocol id of membership messages for a cluster. */
@@ -170,6 +178,9 @@ export class Libp2pTransport implements ClusterTransport {
     seedDialFailures: 0,
     mdnsDiscoveries: 0,
     sendFailures: 0,
+    messagesSent: 0,
+    streamsOpened: 0,
+    messagesReceived: 0,
   };
   private readonly events = new PeerEventHub();
   private readonly known = new Set<string>();
@@ -179,6 +190,8 @@ export class Libp2pTransport implements ClusterTransport {
   private readonly maxBytes: number;
   private handler: MessageHandler | undefined;
   private running = false;
+  /** The open (or opening) outbound membership stream of each peer. */
+  private readonly outbound = new Map<string, Promise<Outbound>>();
 
   constructor(
     /** The libp2p node, for layers that need more than membership (gossipsub, later). */
@@ -220,9 +233,10 @@ export class Libp2pTransport implements ClusterTransport {
       this.known.add(id);
       this.events.emit('connected', id);
     });
-    this.node.addEventListener('peer:disconnect', (evt) =>
-      this.events.emit('disconnected', evt.detail.toString()),
-    );
+    this.node.addEventListener('peer:disconnect', (evt) => {
+      this.outbound.delete(evt.detail.toString());
+      this.events.emit('disconnected', evt.detail.toString());
+    });
     await this.node.start();
     for (const s of this.seeds) this.scheduleSeed(s, 0);
   }
@@ -230,20 +244,66 @@ export class Libp2pTransport implements ClusterTransport {
   async stop(): Promise<void> {
     this.running = false;
     for (const s of this.seeds) clearTimeout(s.timer);
+    this.outbound.clear();
     await this.node.stop();
   }
 
   async send(peerId: string, message: Uint8Array): Promise<void> {
-    const signal = AbortSignal.timeout(this.dialTimeoutMs);
     try {
-      const stream = await this.node.dialProtocol(peerIdFromString(peerId), this.protocol, { signal });
-      const lp = lpStream(stream, { maxDataLength: this.maxBytes });
-      await lp.write(message, { signal });
-      await stream.close({ signal });
+      await this.sendOn(peerId, message, true);
+      this.stats.messagesSent++;
     } catch (err) {
       this.stats.sendFailures++;
       throw err;
     }
+  }
+
+  private async sendOn(peerId: string, message: Uint8Array, retry: boolean): Promise<void> {
+    const out = await this.outboundTo(peerId);
+    const write = () => out.lp.write(message, { signal: AbortSignal.timeout(this.dialTimeoutMs) });
+    // One frame at a time per stream; a failed write does not stop the ones queued behind it.
+    const done = out.tail.then(write, write);
+    out.tail = done.catch(() => undefined);
+    try {
+      await done;
+    } catch (err) {
+      this.dropOutbound(peerId, out);
+      if (!retry || !this.running) throw err;
+      await this.sendOn(peerId, message, false);
+    }
+  }
+
+  /** The peer's outbound stream, opened on first use and again after it failed or closed. */
+  private async outboundTo(peerId: string): Promise<Outbound> {
+    const cached = this.outbound.get(peerId);
+    if (cached) {
+      const out = await cached.catch(() => undefined);
+      if (out && out.stream.status === 'open' && out.stream.writeStatus === 'writable') return out;
+      if (this.outbound.get(peerId) === cached) this.outbound.delete(peerId);
+      if (out) out.stream.abort(new Error('membership stream replaced'));
+    }
+    const opening = (async (): Promise<Outbound> => {
+      this.stats.streamsOpened++;
+      const stream = await this.node.dialProtocol(peerIdFromString(peerId), this.protocol, {
+        signal: AbortSignal.timeout(this.dialTimeoutMs),
+      });
+      return { stream, lp: lpStream(stream, { maxDataLength: this.maxBytes }), tail: Promise.resolve() };
+    })();
+    this.outbound.set(peerId, opening);
+    opening.catch(() => {
+      if (this.outbound.get(peerId) === opening) this.outbound.delete(peerId);
+    });
+    return opening;
+  }
+
+  private dropOutbound(peerId: string, out: Outbound): void {
+    void this.outbound
+      .get(peerId)
+      ?.then((cur) => {
+        if (cur === out) this.outbound.delete(peerId);
+      })
+      .catch(() => undefined);
+    if (out.stream.status === 'open') out.stream.abort(new Error('membership write failed'));
   }
 
   onMessage(handler: MessageHandler): void {
@@ -297,15 +357,23 @@ export class Libp2pTransport implements ClusterTransport {
     this.events.emit('discovered', id);
   }
 
+  /** Reads frames until the sender closes the stream (or it breaks); each one is a message. */
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.dialTimeoutMs);
+    const from = connection.remotePeer.toString();
+    const lp = lpStream(stream, { maxDataLength: this.maxBytes });
     try {
-      const lp = lpStream(stream, { maxDataLength: this.maxBytes });
-      const data = await lp.read({ signal });
-      await stream.close({ signal });
-      this.handler?.(connection.remotePeer.toString(), data.subarray());
+      for (;;) {
+        const data = await lp.read();
+        this.stats.messagesReceived++;
+        try {
+          this.handler?.(from, data.subarray());
+        } catch (err) {
+          this.opts.log?.warn({ peer: from, err: String(err) }, 'membership message handler failed');
+        }
+      }
     } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)));
+      // The end of the stream is how a sender says it is done; anything else breaks the stream.
+      if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
@@ -344,6 +412,13 @@ export class Libp2pTransport implements ClusterTransport {
     s.delayMs = ok ? maxDelay : Math.min(maxDelay, s.delayMs * 2);
     this.scheduleSeed(s, ok ? maxDelay : s.delayMs);
   }
+}
+
+/** One long-lived outbound membership stream and the tail of its write queue. */
+interface Outbound {
+  stream: Stream;
+  lp: ReturnType<typeof lpStream<Stream>>;
+  tail: Promise<unknown>;
 }
 
 /** Creates (not starts) the libp2p transport: loads the node key, the cluster key, and builds libp2p. */

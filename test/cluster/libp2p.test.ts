@@ -103,6 +103,27 @@ test('three nodes with one seed find each other; stop, restart and leave are see
   await waitFor('b LEFT at a and c', () => [a, c].every((n) => n.member(b.id)?.status === 'LEFT'));
 });
 
+test('membership messages share one long-lived stream per peer, and a restarted peer gets a new one', async () => {
+  const dirB = await tempDir();
+  const a = await start({ dataDir: await tempDir(), nodeName: 'a', gossipIntervalMs: 50 });
+  let b = await start({ dataDir: dirB, nodeName: 'b', gossipIntervalMs: 50, seeds: [seedOf(a)] });
+  const stats = (a.transport as Libp2pTransport).stats;
+  await waitFor('a sent 60 messages to b', () => stats.messagesSent >= 60);
+  // One stream to b, plus at most one more if the first message raced the connection set-up.
+  assert.ok(stats.streamsOpened <= 2, `${stats.streamsOpened} streams for ${stats.messagesSent} messages`);
+  assert.ok(stats.messagesReceived >= 30, `a received ${stats.messagesReceived}`);
+  const bId = b.id;
+  await stop(b);
+  b = await start({ dataDir: dirB, nodeName: 'b', gossipIntervalMs: 50, seeds: [seedOf(a)] });
+  await waitFor('b alive again at generation 2 on a', () => {
+    const m = a.member(bId);
+    return m?.generation === 2 && m.liveness === 'alive';
+  });
+  const sent = stats.messagesSent;
+  await waitFor('a keeps gossiping with the restarted b', () => stats.messagesSent >= sent + 40);
+  assert.ok(stats.streamsOpened <= 5, `${stats.streamsOpened} streams for ${stats.messagesSent} messages`);
+});
+
 test('a node with the wrong cluster key is refused', async () => {
   const keyDir = await tempDir();
   const { writeClusterKeyFile } = await import('../../src/cluster/libp2p-transport.js');
