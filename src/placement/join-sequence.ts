@@ -92,8 +92,17 @@ export class TopicSequence {
     byDistance.sort((a, b) => dist[a]! - dist[b]! || a - b);
     // Takeovers that widen a partition's zone spread come first (a zone that had no member yet
     // repairs partitions stuck in fewer zones), then the ones that only even out the load.
-    if (this.ctx.zoneCount > 1) for (const p of byDistance) this.take(p, x, true, earlier, earlierMean);
-    for (const p of byDistance) this.take(p, x, false, earlier, earlierMean);
+    // x only takes from members carrying more than it, and nobody gains during its step: once it
+    // carries as many as the busiest did at the start, no further takeover is possible.
+    let busiest = 0;
+    for (let n = 0; n < load.length; n++) if (n !== x && load[n]! > busiest) busiest = load[n]!;
+    const passes = this.ctx.zoneCount > 1 ? [true, false] : [false];
+    for (const widening of passes) {
+      for (const p of byDistance) {
+        if (load[x]! >= busiest) break;
+        this.take(p, x, widening, earlier, earlierMean);
+      }
+    }
   }
 
   private take(p: number, x: number, widening: boolean, earlier: Int32Array, earlierMean: number): void {
