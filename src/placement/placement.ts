@@ -12,8 +12,8 @@ import { distanceToNode, enforceCap, placeAll, type SequenceContext } from './jo
  *    moves another topic's replicas; partitions hash `${topic}/${partition}` onto the ring.
  * 2. Within a topic, members are added in the order they first joined (join-sequence.ts). Each
  *    newcomer joins every partition while there are fewer members than replicas, then takes over
- *    replicas from members carrying two more of the topic than it (or one more and more replicas
- *    overall), partitions nearest its vnodes first. The load bound is thus the topic's fair share
+ *    replicas from members carrying two more of the topic than it (or one more, when they are above
+ *    and it is below the mean over earlier topics), partitions nearest its vnodes first. The load bound is thus the topic's fair share
  *    rounded, and a join moves only the newcomer's share. Zone spread never narrows, and takeovers
  *    that widen it go first.
  * 3. Members that left or stayed dead past the grace period remain in the order as departed
@@ -24,7 +24,7 @@ import { distanceToNode, enforceCap, placeAll, type SequenceContext } from './jo
  *    moves no data, so this step never changes replica sets.
  */
 
-/** A node that counts for placement (the caller filters out dead and leaving nodes). */
+/** A member as placement sees it: live, or departed (kept in the join order, holding nothing). */
 export interface PlacementMember {
   /** Stable node id (the libp2p peer id). */
   id: string;
